@@ -1,0 +1,122 @@
+"""The ``needlesim`` command: a thin shell over the same API the GUI uses.
+
+Every error a user can cause prints one line on stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ._version import __version__
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + line
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="needlesim", description="Aim a bone-marrow harvest needle and see the risk.")
+    p.add_argument("--version", action="version", version=f"needlesim {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    c = sub.add_parser("check", help="evaluate one trajectory and print its verdict",
+                       description="Evaluate one trajectory: hits, tissue path, clearances, verdict. "
+                                   "Angles in degrees, depths in mm (see docs/conventions.md).")
+    c.add_argument("--entry", required=True,
+                   help="bone entry: a landmark name (e.g. left-psis) or coordinates 'x,y,z' in RAS mm")
+    c.add_argument("--side", choices=["left", "right"], help="side of entry (inferred from a left-/right- landmark)")
+    c.add_argument("--lateral", type=float, required=True, metavar="DEG",
+                   help="angle from the para-sagittal plane, + away from the midline")
+    c.add_argument("--inferior", type=float, required=True, metavar="DEG",
+                   help="angle from the transverse plane, + toward the feet")
+    c.add_argument("--depth", type=float, required=True, metavar="MM", help="depth of the tip from the skin puncture")
+    c.add_argument("--scene", type=Path, help="scene manifest or folder (default: the built-in scene)")
+    c.add_argument("--envelope", default="nam2019", help="envelope name or TOML file (default nam2019)")
+    c.add_argument("--margin", type=float, default=None, metavar="MM", help="caution margin (default 5 mm)")
+    c.add_argument("--needle", type=float, default=None, metavar="MM", help="needle outer diameter (default 3.26, 8 G)")
+    c.add_argument("--backend", choices=["embree", "exact"], default="embree", help="ray-casting backend")
+    c.add_argument("--json", action="store_true", help="print the report as JSON")
+    c.set_defaults(func=_cmd_check)
+    e = sub.add_parser("envelopes", help="list the built-in safe envelopes")
+    e.set_defaults(func=_cmd_envelopes)
+    return p
+
+
+def _parse_entry(text: str) -> str | tuple[float, float, float]:
+    if "," not in text:
+        return text
+    parts = text.split(",")
+    try:
+        values = tuple(float(x) for x in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        from .core.errors import TrajectoryError
+
+        raise TrajectoryError(f"entry {text!r} is neither a landmark name nor 'x,y,z' coordinates in mm")
+    return values  # type: ignore[return-value]
+
+
+def _load_scene(path: Path | None):
+    from .core.builtin import load_builtin_scene
+    from .core.manifest import load_scene
+
+    return load_builtin_scene() if path is None else load_scene(path)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .core.api import check
+    from .core.report import format_report, report_to_dict
+    from .core.tolerances import DEFAULT_MARGIN_MM, DEFAULT_NEEDLE_DIAMETER_MM
+    from .core.trajectory import Trajectory
+
+    traj = Trajectory(_parse_entry(args.entry), args.lateral, args.inferior, args.depth, side=args.side,
+                      needle_diameter_mm=DEFAULT_NEEDLE_DIAMETER_MM if args.needle is None else args.needle)
+    scene = _load_scene(args.scene)
+    report = check(scene, traj, envelope=args.envelope, backend=args.backend,
+                   margin_mm=DEFAULT_MARGIN_MM if args.margin is None else args.margin)
+    if args.json:
+        out = report_to_dict(report)
+        out["scene"] = {"name": scene.name, "source": scene.source, "geometry_key": scene.geometry_key}
+        print(json.dumps(out, indent=2))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def _cmd_envelopes(args: argparse.Namespace) -> int:
+    from .core.envelope import list_envelopes, load_envelope
+
+    for name in list_envelopes():
+        env = load_envelope(name)
+        print(f"{name:<14} {env.title}\n{'':<14} {env.citation}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``needlesim`` console script."""
+    from .core.errors import NeedlesimError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args))
+    except NeedlesimError as exc:
+        print(f"needlesim {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("needlesim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

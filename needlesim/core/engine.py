@@ -1,0 +1,233 @@
+"""The needle engine: from a scene and a trajectory to every hit, the tissue path, the
+breaches, and the contact depth and clearance of every critical structure.
+
+One :class:`Engine` is built per (scene geometry, backend, needle diameter, margin) and
+cached on those keys, so moving a slider only casts rays. Per evaluation:
+
+1. one first-hit cast backward from the bone entry against the skin finds the puncture;
+2. one all-hits cast forward through every structure gives every depth (hits, path,
+   breaches) up to the maximum length;
+3. one all-hits cast against the critical structures offset by the needle's radius, and
+   one against them offset by radius + margin, give the first contact and the first
+   approach within the margin (embree); the exact backend solves the same Minkowski sums
+   analytically;
+4. an exact float64 segment-to-triangle distance, on triangles a bounding-sphere test
+   cannot rule out, gives each clearance and its closest points (both backends).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .geometry import TriangleSoup
+from .offset import offset_vertices
+from .proximity import first_contact_depth, segment_triangles_distance
+from .raycast import Backend, RayHits, make_caster
+from .results import Breach, Contact, Hit, PathSegment, Tissue, _pt
+from .scene import Role, Scene
+from .tissue import breaches, inside_intervals, structure_intervals, tissue_path
+from .tolerances import CAST_LEAD_IN_MM, DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, SKIN_SEARCH_MM
+from .trajectory import Trajectory
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything the engine found for one trajectory (depths in mm from the puncture)."""
+
+    trajectory: Trajectory
+    backend: Backend
+    margin_mm: float
+    max_length_mm: float
+    entry_point: tuple[float, float, float]
+    skin_puncture: tuple[float, float, float]
+    puncture_on_skin: bool
+    tip: tuple[float, float, float]
+    bone_entry: tuple[float, float, float] | None
+    soft_tissue_mm: float | None
+    bone_mm: float
+    hits: tuple[Hit, ...]
+    path: tuple[PathSegment, ...]
+    breaches: tuple[Breach, ...]
+    contacts: tuple[Contact, ...]
+
+    @property
+    def depth_mm(self) -> float:
+        return self.trajectory.depth_mm
+
+    @property
+    def tip_tissue(self) -> PathSegment | None:
+        """The path segment holding the tip (the last one)."""
+        return self.path[-1] if self.path else None
+
+    def contact(self, structure: str) -> Contact:
+        for c in self.contacts:
+            if c.structure == structure:
+                return c
+        raise KeyError(f"{structure!r} is not a critical structure of this scene")
+
+    def describe_path(self) -> str:
+        """E.g. ``"soft tissue 0.0-28.0 mm, cortex (left ilium) 28.0-29.5 mm, ..."``."""
+        return ", ".join(seg.describe() for seg in self.path)
+
+
+class Engine:
+    """Casters and indices for one scene, backend, needle and margin."""
+
+    def __init__(self, scene: Scene, *, backend: Backend | str = Backend.EMBREE,
+                 needle_diameter_mm: float, margin_mm: float = DEFAULT_MARGIN_MM) -> None:
+        self.scene, self.backend = scene, Backend(backend)
+        self.radius, self.margin = needle_diameter_mm / 2.0, float(margin_mm)
+        self.structures = list(scene.structures)
+        self.soup = TriangleSoup.from_meshes([(s.vertices, s.faces) for s in self.structures])
+        self.caster = make_caster(self.soup, self.backend)
+        self.skin_ids = np.array([i for i, s in enumerate(self.structures) if s.role is Role.SKIN], dtype=int)
+        skins = [self.structures[i] for i in self.skin_ids]
+        self.skin_caster = make_caster(TriangleSoup.from_meshes([(s.vertices, s.faces) for s in skins]),
+                                       self.backend) if skins else None
+        self.critical_ids = np.array([i for i, s in enumerate(self.structures) if s.critical], dtype=int)
+        crit = [self.structures[i] for i in self.critical_ids]
+        self.critical_soup = TriangleSoup.from_meshes([(s.vertices, s.faces) for s in crit])
+        self.split_marrow = not scene.by_role(Role.MARROW)
+        self.offset_casters = {}
+        if self.backend is Backend.EMBREE and crit:
+            for d in (self.radius, self.radius + self.margin):
+                soup = TriangleSoup.from_meshes([(offset_vertices(s.vertices, s.faces, d), s.faces) for s in crit])
+                self.offset_casters[d] = make_caster(soup, self.backend)
+
+    # -- the steps ---------------------------------------------------------------------
+    def skin_puncture(self, entry: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Where the needle line through ``entry`` meets the skin behind it."""
+        if self.skin_caster is None:
+            return entry, False
+        hits = self.skin_caster.all_hits(entry[None], -direction[None], SKIN_SEARCH_MM)
+        if len(hits) == 0:
+            return entry, False
+        return entry - hits.t[0] * direction, True
+
+    def contact_depths(self, origin: np.ndarray, direction: np.ndarray, distance: float,
+                       t_max: float) -> np.ndarray:
+        """(k,) first depth at which the axis comes within ``distance`` of each critical
+        structure (``inf`` if not within ``t_max``)."""
+        out = np.full(len(self.critical_ids), np.inf)
+        if not len(out):
+            return out
+        if self.backend is Backend.EMBREE:
+            hits = self.offset_casters[distance].all_hits(origin[None], direction[None], t_max)
+            geoms, first = np.unique(hits.geom, return_index=True)
+            out[geoms] = np.where(hits.entering[first], hits.t[first], 0.0)
+            return out
+        soup = self.critical_soup
+        cand = soup.near_line(origin, direction, distance, t_max)
+        t = first_contact_depth(origin, direction, distance, soup.triangles[cand])
+        np.minimum.at(out, soup.geom[cand], t)
+        out[out > t_max] = np.inf
+        return out
+
+    def clearances(self, p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per critical structure: distance from the axis segment ``p-q`` to its surface,
+        and the closest points on each. Exact; a bounding-sphere test prunes triangles."""
+        soup, k = self.critical_soup, len(self.critical_ids)
+        dist, on_seg, on_tri = np.full(k, np.inf), np.zeros((k, 3)), np.zeros((k, 3))
+        if not k:
+            return dist, on_seg, on_tri
+        seg = q - p
+        length2 = float(seg @ seg)
+        w = soup.centers - p
+        s = np.clip(w @ seg / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(w))
+        dc = np.linalg.norm(w - s[:, None] * seg, axis=1)
+        upper = np.minimum.reduceat(dc, soup.geom_starts[:-1])  # centroids lie on the surface
+        cand = np.flatnonzero(dc - soup.radii <= upper[soup.geom])
+        d, a, b = segment_triangles_distance(p, q, soup.triangles[cand])
+        g = soup.geom[cand]
+        order = np.lexsort((d, g))
+        first = order[np.r_[True, g[order][1:] != g[order][:-1]]]
+        dist[g[first]], on_seg[g[first]], on_tri[g[first]] = d[first], a[first], b[first]
+        return dist, on_seg, on_tri
+
+    # -- the whole evaluation ------------------------------------------------------------
+    def evaluate(self, trajectory: Trajectory, *, max_length_mm: float = DEFAULT_MAX_LENGTH_MM) -> Evaluation:
+        d = np.asarray(trajectory.direction)
+        entry = trajectory.entry_point(self.scene)
+        puncture, on_skin = self.skin_puncture(entry, d)
+        depth = trajectory.depth_mm
+        length = max(max_length_mm, depth)
+        origin = puncture - CAST_LEAD_IN_MM * d
+        hits = self.caster.all_hits(origin[None], d[None], length + CAST_LEAD_IN_MM)
+        hit_depth = hits.t - CAST_LEAD_IN_MM
+        intervals = self._intervals(hits, hit_depth, d, length)
+        path = tissue_path(intervals, 0.0, depth)
+        tip = puncture + depth * d
+        bone = [iv for iv in intervals if iv.structure.is_bone and iv.end > 0]
+        first_bone = min((max(iv.start, 0.0) for iv in bone), default=None)
+        in_bone = sum(seg.length_mm for seg in path if seg.tissue in (Tissue.CORTEX, Tissue.MARROW))
+        return Evaluation(
+            trajectory=trajectory, backend=self.backend, margin_mm=self.margin, max_length_mm=length,
+            entry_point=_pt(entry), skin_puncture=_pt(puncture), puncture_on_skin=on_skin, tip=_pt(tip),
+            bone_entry=None if first_bone is None else _pt(puncture + first_bone * d),
+            soft_tissue_mm=first_bone, bone_mm=float(in_bone),
+            hits=tuple(Hit(self.structures[g].name, float(t), bool(e), _pt(puncture + t * d))
+                       for g, t, e in zip(hits.geom, hit_depth, hits.entering)),
+            path=tuple(path), breaches=tuple(breaches(intervals, depth)),
+            contacts=self._contacts(puncture, d, depth, length, intervals),
+        )
+
+    def _intervals(self, hits: RayHits, depth: np.ndarray, d: np.ndarray, length: float):
+        cosine = self.soup.normals[hits.face] @ d
+        out = []
+        for g in np.unique(hits.geom):
+            sel = hits.geom == g
+            s = self.structures[g]
+            iv = inside_intervals(depth[sel], hits.entering[sel], cosine[sel], -CAST_LEAD_IN_MM, length)
+            out += structure_intervals(s, iv, self.split_marrow)
+        return out
+
+    def _contacts(self, puncture, d, depth, length, intervals) -> tuple[Contact, ...]:
+        contact = self.contact_depths(puncture, d, self.radius, length)
+        near = self.contact_depths(puncture, d, self.radius + self.margin, length)
+        dist, on_seg, on_tri = self.clearances(puncture, puncture + depth * d)
+        inside = {iv.structure.name for iv in intervals if iv.start < depth and iv.end > 0}
+        out = []
+        for k, i in enumerate(self.critical_ids):
+            name = self.structures[i].name
+            clearance = -self.radius if name in inside else dist[k] - self.radius
+            out.append(Contact(name, float(contact[k]), float(near[k]), float(clearance),
+                               _pt(on_seg[k]), _pt(on_tri[k])))
+        return tuple(out)
+
+
+_CACHE: "OrderedDict[tuple, Engine]" = OrderedDict()
+_CACHE_SIZE = 8
+
+
+def get_engine(scene: Scene, *, backend: Backend | str = Backend.EMBREE, needle_diameter_mm: float,
+               margin_mm: float = DEFAULT_MARGIN_MM) -> Engine:
+    """The cached :class:`Engine` for these keys (the scene's geometry hash among them)."""
+    key = (scene.geometry_key, Backend(backend), float(needle_diameter_mm), float(margin_mm))
+    engine = _CACHE.get(key)
+    if engine is None:
+        engine = Engine(scene, backend=backend, needle_diameter_mm=needle_diameter_mm, margin_mm=margin_mm)
+        _CACHE[key] = engine
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(key)
+    return engine
+
+
+def evaluate(scene: Scene, trajectory: Trajectory, *, backend: Backend | str = Backend.EMBREE,
+             margin_mm: float = DEFAULT_MARGIN_MM, max_length_mm: float = DEFAULT_MAX_LENGTH_MM) -> Evaluation:
+    """Evaluate one trajectory in one scene (engines are cached per scene geometry)."""
+    engine = get_engine(scene, backend=backend, needle_diameter_mm=trajectory.needle_diameter_mm,
+                        margin_mm=margin_mm)
+    if engine.scene is not scene:  # same geometry, maybe other landmarks: look them up here
+        engine = _rebind(engine, scene)
+    return engine.evaluate(trajectory, max_length_mm=max_length_mm)
+
+
+def _rebind(engine: Engine, scene: Scene) -> Engine:
+    clone = object.__new__(Engine)
+    clone.__dict__.update(engine.__dict__)
+    clone.scene = scene
+    return clone

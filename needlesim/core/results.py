@@ -1,0 +1,108 @@
+"""The small frozen records the engine returns. Depths are mm along the needle from the
+skin puncture; points are RAS mm."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class Tissue(str, enum.Enum):
+    """What the needle axis is in, over one stretch of its path."""
+
+    OUTSIDE = "outside the body"
+    SOFT_TISSUE = "soft tissue"
+    CORTEX = "cortex"
+    MARROW = "marrow"
+    JOINT = "joint"
+    CRITICAL = "critical structure"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One crossing of a structure's surface by the needle line."""
+
+    structure: str
+    depth_mm: float
+    entering: bool
+    point: tuple[float, float, float]
+
+    def to_dict(self) -> dict:
+        return {"structure": self.structure, "depth_mm": self.depth_mm, "entering": self.entering,
+                "point": list(self.point)}
+
+
+@dataclass(frozen=True)
+class PathSegment:
+    """A stretch ``[start_mm, end_mm]`` of the needle path inside one tissue."""
+
+    start_mm: float
+    end_mm: float
+    tissue: Tissue
+    structure: str | None = None
+
+    @property
+    def length_mm(self) -> float:
+        return self.end_mm - self.start_mm
+
+    def describe(self) -> str:
+        what = self.tissue.value if self.structure is None else f"{self.tissue.value} ({self.structure})"
+        return f"{what} {self.start_mm:.1f}-{self.end_mm:.1f} mm"
+
+    def to_dict(self) -> dict:
+        return {"start_mm": self.start_mm, "end_mm": self.end_mm, "tissue": self.tissue.value,
+                "structure": self.structure}
+
+
+@dataclass(frozen=True)
+class Breach:
+    """The needle leaves a bone before its tip: through a table, a notch or a joint."""
+
+    structure: str
+    depth_mm: float
+    into: str
+
+    def describe(self) -> str:
+        return f"leaves the {self.structure} at {self.depth_mm:.1f} mm into {self.into}"
+
+    def to_dict(self) -> dict:
+        return {"structure": self.structure, "depth_mm": self.depth_mm, "into": self.into}
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How the needle stands to one critical structure.
+
+    Attributes
+    ----------
+    contact_depth_mm : depth at which a needle advanced along this line first touches the
+        structure (its outer surface, radius included); ``inf`` if never within the cast.
+    margin_depth_mm : depth at which it first comes within the margin; ``inf`` if never.
+    clearance_mm : gap between the needle's outer surface (skin puncture to tip) and the
+        structure; <= 0 is contact, ``-radius`` means the axis itself reaches it.
+    needle_point, structure_point : the closest points (RAS mm).
+    """
+
+    structure: str
+    contact_depth_mm: float
+    margin_depth_mm: float
+    clearance_mm: float
+    needle_point: tuple[float, float, float]
+    structure_point: tuple[float, float, float]
+
+    @property
+    def touches(self) -> bool:
+        return self.clearance_mm <= 0.0
+
+    def to_dict(self) -> dict:
+        f = lambda x: None if not np.isfinite(x) else float(x)  # noqa: E731 (JSON has no inf)
+        return {"structure": self.structure, "contact_depth_mm": f(self.contact_depth_mm),
+                "margin_depth_mm": f(self.margin_depth_mm), "clearance_mm": float(self.clearance_mm),
+                "needle_point": list(self.needle_point), "structure_point": list(self.structure_point)}
+
+
+def _pt(p: np.ndarray) -> tuple[float, float, float]:
+    return (float(p[0]), float(p[1]), float(p[2]))

@@ -1,0 +1,98 @@
+"""The verdict: ``safe``, ``caution`` or ``danger``, with every reason.
+
+Rules (each has a test in ``tests/core/test_risk.py``):
+
+danger
+    * the needle (its outer surface, from skin to tip) touches a critical structure:
+      clearance <= 0 mm;
+    * the needle leaves a bone before its tip (through the inner table, a notch or a joint).
+caution
+    * a critical structure is closer than the margin (default 5 mm): 0 < clearance < margin;
+    * the trajectory is outside the envelope (each rule: lateral, inferior, depth).
+safe
+    none of the above.
+
+Clearances are exact (float64) on every backend, so the verdict does not depend on which
+ray-casting backend or wheel is installed.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from .engine import Evaluation
+from .envelope import Envelope, RuleCheck
+
+
+class Verdict(str, enum.Enum):
+    SAFE = "safe"
+    CAUTION = "caution"
+    DANGER = "danger"
+
+    @property
+    def rank(self) -> int:
+        return {"safe": 0, "caution": 1, "danger": 2}[self.value]
+
+
+class Rule(str, enum.Enum):
+    CONTACT = "contact"
+    BREACH = "breach"
+    MARGIN = "margin"
+    ENVELOPE = "envelope"
+
+
+@dataclass(frozen=True)
+class Reason:
+    level: Verdict
+    rule: Rule
+    text: str
+    structure: str | None = None
+    depth_mm: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"level": self.level.value, "rule": self.rule.value, "text": self.text,
+                "structure": self.structure, "depth_mm": self.depth_mm}
+
+
+@dataclass(frozen=True)
+class RiskReport:
+    """A verdict with its reasons, the envelope check and the evaluation behind it."""
+
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+    envelope: Envelope
+    envelope_checks: tuple[RuleCheck, ...]
+    evaluation: Evaluation
+
+    @property
+    def inside_envelope(self) -> bool:
+        return all(r.inside for r in self.envelope_checks)
+
+    @property
+    def margin_mm(self) -> float:
+        return self.evaluation.margin_mm
+
+
+def assess(evaluation: Evaluation, envelope: Envelope) -> RiskReport:
+    """Apply every rule to an evaluation (its margin is the one the engine used)."""
+    reasons: list[Reason] = []
+    margin = evaluation.margin_mm
+    for c in sorted(evaluation.contacts, key=lambda c: c.clearance_mm):
+        if c.touches:
+            at = min(c.contact_depth_mm, evaluation.depth_mm)
+            reasons.append(Reason(Verdict.DANGER, Rule.CONTACT,
+                                  f"touches the {c.structure} at {at:.1f} mm", c.structure, float(at)))
+        elif c.clearance_mm < margin:
+            reasons.append(Reason(Verdict.CAUTION, Rule.MARGIN,
+                                  f"{c.clearance_mm:.1f} mm from the {c.structure} (margin {margin:g} mm)",
+                                  c.structure, float(c.clearance_mm)))
+    for b in evaluation.breaches:
+        reasons.append(Reason(Verdict.DANGER, Rule.BREACH, b.describe(), b.structure, b.depth_mm))
+    checks = envelope.check(evaluation.trajectory)
+    for r in checks:
+        if not r.inside:
+            reasons.append(Reason(Verdict.CAUTION, Rule.ENVELOPE, f"{r.describe()} ({envelope.name})"))
+    reasons.sort(key=lambda r: -r.level.rank)
+    verdict = max((r.level for r in reasons), key=lambda v: v.rank, default=Verdict.SAFE)
+    return RiskReport(verdict, tuple(reasons), envelope, checks, evaluation)

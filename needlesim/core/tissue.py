@@ -1,0 +1,126 @@
+"""The tissue path: which tissue the needle axis is in along its length.
+
+Each structure's hits give the intervals the axis spends inside it. A bone with no marrow
+mesh of its own is split by its cortical thickness ``c``: entering through a surface whose
+normal makes angle ``theta`` with the needle, the axis crosses ``c / |cos theta|`` of cortex
+before it reaches marrow (the cortex is taken as locally flat; the factor is capped at
+:data:`MAX_OBLIQUITY` for grazing entries). Where the two cortices meet, it is all cortex.
+Where several structures overlap, the most important one names the stretch: a critical
+structure, then marrow, bone, joint, other, soft tissue (inside the skin), outside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .results import Breach, PathSegment, Tissue
+from .scene import Role, Structure
+from .tolerances import TOL
+
+#: Cap on 1/|cos theta| for the cortex crossed by an oblique needle (about 84 degrees).
+MAX_OBLIQUITY = 10.0
+
+_PRIORITY = {Tissue.CRITICAL: 6, Tissue.MARROW: 5, Tissue.CORTEX: 4, Tissue.JOINT: 3,
+             Tissue.OTHER: 2, Tissue.SOFT_TISSUE: 1, Tissue.OUTSIDE: 0}
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: float
+    end: float
+    tissue: Tissue
+    structure: Structure
+
+
+def _role_tissue(s: Structure) -> Tissue:
+    if s.critical:
+        return Tissue.CRITICAL
+    return {Role.SKIN: Tissue.SOFT_TISSUE, Role.MARROW: Tissue.MARROW, Role.JOINT: Tissue.JOINT,
+            Role.CORTICAL_BONE: Tissue.CORTEX, Role.SACRUM: Tissue.CORTEX}.get(s.role, Tissue.OTHER)
+
+
+def inside_intervals(depth: np.ndarray, entering: np.ndarray, cosine: np.ndarray, start: float,
+                     end: float) -> list[tuple[float, float, float, float]]:
+    """Intervals ``(a, b, cos_a, cos_b)`` inside one closed structure, from its hits in
+    depth order. A first hit that is leaving means the cast started inside."""
+    out, level, a, ca = [], 0, start, 1.0
+    if len(depth) and not entering[0]:
+        level = 1
+    for t, ent, c in zip(depth, entering, cosine):
+        if ent:
+            if level == 0:
+                a, ca = t, c
+            level += 1
+        elif level > 0:
+            level -= 1
+            if level == 0:
+                out.append((a, t, ca, c))
+    if level > 0:
+        out.append((a, end, ca, 1.0))
+    return [iv for iv in out if iv[1] > iv[0]]
+
+
+def structure_intervals(s: Structure, iv: list[tuple[float, float, float, float]], split_marrow: bool
+                        ) -> list[Interval]:
+    """Label one structure's inside intervals; bone is split into cortex and marrow."""
+    tissue = _role_tissue(s)
+    if not (split_marrow and s.is_bone and not s.critical):
+        return [Interval(a, b, tissue, s) for a, b, _, _ in iv]
+    out = []
+    for a, b, ca, cb in iv:
+        ka = s.cortical_thickness_mm * min(1.0 / max(abs(ca), 1e-12), MAX_OBLIQUITY)
+        kb = s.cortical_thickness_mm * min(1.0 / max(abs(cb), 1e-12), MAX_OBLIQUITY)
+        if a + ka < b - kb:
+            out += [Interval(a, a + ka, Tissue.CORTEX, s), Interval(a + ka, b - kb, Tissue.MARROW, s),
+                    Interval(b - kb, b, Tissue.CORTEX, s)]
+        else:
+            out.append(Interval(a, b, Tissue.CORTEX, s))
+    return out
+
+
+def tissue_path(intervals: list[Interval], start: float, end: float) -> list[PathSegment]:
+    """Cut ``[start, end]`` at every interval end and name each piece by priority."""
+    cuts = sorted({start, end} | {x for iv in intervals for x in (iv.start, iv.end) if start < x < end})
+    segs: list[PathSegment] = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        if b - a <= TOL.merge_mm:  # a cast starting on a surface can leave a sliver
+            continue
+        tissue, name = _label((a + b) / 2, intervals)
+        if segs and segs[-1].tissue is tissue and segs[-1].structure == name:
+            segs[-1] = PathSegment(segs[-1].start_mm, b, tissue, name)
+        else:
+            segs.append(PathSegment(a, b, tissue, name))
+    return segs
+
+
+def _label(x: float, intervals: list[Interval]) -> tuple[Tissue, str | None]:
+    best, name = Tissue.OUTSIDE, None
+    for iv in intervals:
+        if iv.start <= x < iv.end and _PRIORITY[iv.tissue] > _PRIORITY[best]:
+            best, name = iv.tissue, (None if iv.tissue is Tissue.SOFT_TISSUE else iv.structure.name)
+    return best, name
+
+
+def breaches(intervals: list[Interval], tip: float) -> list[Breach]:
+    """Every place the needle leaves a bone before its tip, and what it goes into."""
+    out = []
+    bone_ends: dict[str, float] = {}
+    for iv in intervals:
+        if iv.structure.is_bone and not iv.structure.critical:
+            bone_ends.setdefault(iv.structure.name, -np.inf)
+    seen = set()
+    for iv in sorted(intervals, key=lambda i: i.end):
+        s = iv.structure
+        if not (s.is_bone and not s.critical) or not (0.0 <= iv.end < tip):
+            continue
+        # a bone's cortex and marrow pieces share ends: report each exit once
+        inside_after = any(j.structure is s and j.start <= iv.end < j.end for j in intervals)
+        if inside_after or (s.name, round(iv.end, 9)) in seen:
+            continue
+        seen.add((s.name, round(iv.end, 9)))
+        tissue, name = _label(iv.end + 1e-6, intervals)
+        into = tissue.value if name is None else f"the {name}"
+        out.append(Breach(s.name, float(iv.end), into))
+    return out

