@@ -1,0 +1,27 @@
+"""The README's quick start is two commands, and CI runs the second one verbatim."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def quick_start() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"## Quick start\s+```bash\n(.*?)```", text, re.S)
+    assert block, "README.md has no Quick start bash block"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_quick_start_is_two_commands():
+    cmds = quick_start()
+    assert len(cmds) == 2
+    assert cmds[0].startswith("pip install .") and cmds[0].endswith("needlesim")
+    assert "[test]" in cmds[1] and "pytest" in cmds[1]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert quick_start()[1] in [line.strip() for line in ci]
