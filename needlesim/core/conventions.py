@@ -53,25 +53,33 @@ UNIT_TO_MM: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 #: Largest magnitude accepted for either angle, degrees. Past this the needle runs almost
 #: parallel to the skin, which is no harvest trajectory.
 MAX_ANGLE_DEG = 85.0
+#: Largest projected angle accepted, degrees: a steep aim within +/-85 deg projects to
+#: nearly 90 deg on one image (L 60, I 30 projects to 88 deg).
+MAX_PROJECTED_DEG = 89.9
+#: Smallest anterior component a direction may have (sin^2 L + sin^2 I < 1 - this).
+MIN_ANTERIOR_SQ = 1e-9
 
 
 def lateral_unit(side: Side | str) -> np.ndarray:
     """(3,) unit vector pointing away from the midline on ``side`` (left: -x, right: +x)."""
-    return RIGHT * Side(side).lateral_sign
+    try:
+        return RIGHT * Side(side).lateral_sign
+    except ValueError:
+        raise TrajectoryError(f"side must be 'left' or 'right', got {side!r}") from None
 
 
 def check_angles(lateral_deg: float, inferior_deg: float) -> None:
     """Raise :class:`TrajectoryError` unless both angles are finite, within +/-85 deg,
     and together still leave the needle advancing anteriorly."""
     for name, a in (("lateral", lateral_deg), ("inferior", inferior_deg)):
-        if not isinstance(a, (int, float, np.floating, np.integer)) or not math.isfinite(a):
+        if isinstance(a, bool) or not isinstance(a, (int, float, np.floating, np.integer)) or not math.isfinite(a):
             raise TrajectoryError(f"{name} angle must be a finite number of degrees, got {a!r}")
         if abs(a) > MAX_ANGLE_DEG:
             raise TrajectoryError(
                 f"{name} angle {a:g} deg is out of range: it must be within +/-{MAX_ANGLE_DEG:g} deg"
             )
     s2 = math.sin(math.radians(lateral_deg)) ** 2 + math.sin(math.radians(inferior_deg)) ** 2
-    if s2 >= 1.0 - 1e-9:
+    if s2 >= 1.0 - MIN_ANTERIOR_SQ:
         raise TrajectoryError(
             f"lateral {lateral_deg:g} deg and inferior {inferior_deg:g} deg together leave no "
             "forward (anterior) component: sin^2(lateral) + sin^2(inferior) must be below 1"
@@ -123,8 +131,9 @@ def direction_from_projected(axial_deg: float, sagittal_deg: float, side: Side |
     """The unit direction whose projected angles are ``axial_deg`` and ``sagittal_deg``
     (both within +/-85 deg): ``d ~ (tan A * lateral + tan S * inferior + anterior)``."""
     for name, a in (("axial", axial_deg), ("sagittal", sagittal_deg)):
-        if not math.isfinite(a) or abs(a) > MAX_ANGLE_DEG:
-            raise TrajectoryError(f"{name} angle must be finite and within +/-{MAX_ANGLE_DEG:g} deg, got {a!r}")
+        if isinstance(a, bool) or not isinstance(a, (int, float, np.floating, np.integer)) \
+                or not math.isfinite(a) or abs(a) > MAX_PROJECTED_DEG:
+            raise TrajectoryError(f"{name} angle must be finite and within +/-{MAX_PROJECTED_DEG:g} deg, got {a!r}")
     d = (
         lateral_unit(side) * math.tan(math.radians(axial_deg))
         + INFERIOR * math.tan(math.radians(sagittal_deg))
@@ -134,8 +143,11 @@ def direction_from_projected(axial_deg: float, sagittal_deg: float, side: Side |
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
+    """``v`` normalised; it must be finite and point anteriorly (the needle advances)."""
     v = np.asarray(v, dtype=np.float64).reshape(3)
     n = float(np.linalg.norm(v))
     if not math.isfinite(n) or n == 0.0:
         raise TrajectoryError(f"direction must be a finite non-zero vector, got {v.tolist()}")
+    if v[1] <= 0:
+        raise TrajectoryError(f"direction {v.tolist()} does not point anteriorly (+y): the needle advances anteriorly")
     return v / n

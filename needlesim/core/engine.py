@@ -22,9 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .clearance import ClearanceIndex
 from .geometry import TriangleSoup
 from .offset import offset_vertices
-from .proximity import first_contact_depth, segment_triangles_distance
+from .proximity import first_contact_depth
 from .raycast import Backend, RayHits, make_caster
 from .results import Breach, Contact, Hit, PathSegment, Tissue, _pt
 from .scene import Role, Scene
@@ -90,6 +91,7 @@ class Engine:
         self.critical_ids = np.array([i for i, s in enumerate(self.structures) if s.critical], dtype=int)
         crit = [self.structures[i] for i in self.critical_ids]
         self.critical_soup = TriangleSoup.from_meshes([(s.vertices, s.faces) for s in crit])
+        self.clearance_index = ClearanceIndex([(s.vertices, s.faces) for s in crit])
         self.split_marrow = not scene.by_role(Role.MARROW)
         self.offset_casters = {}
         if self.backend is Backend.EMBREE and crit:
@@ -128,24 +130,8 @@ class Engine:
 
     def clearances(self, p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per critical structure: distance from the axis segment ``p-q`` to its surface,
-        and the closest points on each. Exact; a bounding-sphere test prunes triangles."""
-        soup, k = self.critical_soup, len(self.critical_ids)
-        dist, on_seg, on_tri = np.full(k, np.inf), np.zeros((k, 3)), np.zeros((k, 3))
-        if not k:
-            return dist, on_seg, on_tri
-        seg = q - p
-        length2 = float(seg @ seg)
-        w = soup.centers - p
-        s = np.clip(w @ seg / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(w))
-        dc = np.linalg.norm(w - s[:, None] * seg, axis=1)
-        upper = np.minimum.reduceat(dc, soup.geom_starts[:-1])  # centroids lie on the surface
-        cand = np.flatnonzero(dc - soup.radii <= upper[soup.geom])
-        d, a, b = segment_triangles_distance(p, q, soup.triangles[cand])
-        g = soup.geom[cand]
-        order = np.lexsort((d, g))
-        first = order[np.r_[True, g[order][1:] != g[order][:-1]]]
-        dist[g[first]], on_seg[g[first]], on_tri[g[first]] = d[first], a[first], b[first]
-        return dist, on_seg, on_tri
+        and the closest points on each (exact, float64, on every backend)."""
+        return self.clearance_index.query(p, q)
 
     # -- the whole evaluation ------------------------------------------------------------
     def evaluate(self, trajectory: Trajectory, *, max_length_mm: float = DEFAULT_MAX_LENGTH_MM) -> Evaluation:

@@ -18,33 +18,43 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("...j,...j->...", a, b)
 
 
-def closest_point_on_triangles(p: np.ndarray, tri: np.ndarray) -> np.ndarray:
-    """Closest point to ``p`` (3,) on each triangle of ``tri`` (m, 3, 3): (m, 3)."""
-    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
-    ab, ac = b - a, c - a
-    ap, bp, cp = p - a, p - b, p - c
+def _barycentric_closest(p: np.ndarray, a: np.ndarray, ab: np.ndarray, ac: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Weights ``(v, w)`` of the closest point ``a + v ab + w ac`` to ``p`` on each
+    triangle, region by region (Ericson 5.1.5), as (m,) arrays."""
+    ap = p - a
     d1, d2 = _dot(ab, ap), _dot(ac, ap)
-    d3, d4 = _dot(ab, bp), _dot(ac, bp)
-    d5, d6 = _dot(ab, cp), _dot(ac, cp)
+    abab, abac, acac = _dot(ab, ab), _dot(ab, ac), _dot(ac, ac)
+    d3, d4 = d1 - abab, d2 - abac  # ab.(p-b), ac.(p-b)
+    d5, d6 = d1 - abac, d2 - acac  # ab.(p-c), ac.(p-c)
     va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
     with np.errstate(divide="ignore", invalid="ignore"):
         denom = va + vb + vc
-        out = a + ab * (vb / denom)[:, None] + ac * (vc / denom)[:, None]  # face region
+        v, w = vb / denom, vc / denom  # face region
         w_bc = (d4 - d3) / ((d4 - d3) + (d5 - d6))
         w_ac = d2 / (d2 - d6)
         v_ab = d1 / (d1 - d3)
-    # regions in reverse priority so that the first matching one (Ericson's order) wins
-    regions = [
-        ((va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0), b + (c - b) * w_bc[:, None]),
-        ((vb <= 0) & (d2 >= 0) & (d6 <= 0), a + ac * w_ac[:, None]),
-        ((d6 >= 0) & (d5 <= d6), c),
-        ((vc <= 0) & (d1 >= 0) & (d3 <= 0), a + ab * v_ab[:, None]),
-        ((d3 >= 0) & (d4 <= d3), b),
-        ((d1 <= 0) & (d2 <= 0), a),
-    ]
-    for cond, q in regions:
-        out = np.where(cond[:, None], q, out)
-    return out
+    # regions in reverse priority, so that the first matching one (Ericson's order) wins
+    for cond, rv, rw in (
+        ((va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0), 1 - w_bc, w_bc),
+        ((vb <= 0) & (d2 >= 0) & (d6 <= 0), 0.0, w_ac),
+        ((d6 >= 0) & (d5 <= d6), 0.0, 1.0),
+        ((vc <= 0) & (d1 >= 0) & (d3 <= 0), v_ab, 0.0),
+        ((d3 >= 0) & (d4 <= d3), 1.0, 0.0),
+        ((d1 <= 0) & (d2 <= 0), 0.0, 0.0),
+    ):
+        v = np.where(cond, rv, v)
+        w = np.where(cond, rw, w)
+    return v, w
+
+
+def closest_point_on_triangles(p: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """Closest point to ``p`` ((3,) or one per triangle, (m, 3)) on each triangle of
+    ``tri`` (m, 3, 3): (m, 3)."""
+    a = tri[:, 0]
+    ab, ac = tri[:, 1] - a, tri[:, 2] - a
+    v, w = _barycentric_closest(p, a, ab, ac)
+    return a + ab * v[:, None] + ac * w[:, None]
 
 
 def closest_points_segment_segments(p1: np.ndarray, q1: np.ndarray, p2: np.ndarray,
@@ -52,48 +62,63 @@ def closest_points_segment_segments(p1: np.ndarray, q1: np.ndarray, p2: np.ndarr
     """Closest points between segment ``p1-q1`` (3,) and each segment ``p2[i]-q2[i]``.
 
     Returns ``(on_first, on_second)``, both (m, 3)."""
+    s, t = _segment_params(p1, q1, p2, q2)
+    return p1 + s[:, None] * (q1 - p1), p2 + t[:, None] * (q2 - p2)
+
+
+def _segment_params(p1: np.ndarray, q1: np.ndarray, p2: np.ndarray, q2: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Parameters ``(s, t)`` in [0, 1] of the closest points (Ericson 5.1.9)."""
     d1, d2, r = q1 - p1, q2 - p2, p1 - p2
     a, e, f = float(d1 @ d1), _dot(d2, d2), _dot(d2, r)
     c, b = r @ d1, d2 @ d1
+    if a <= 0:  # the first segment is a point
+        return np.zeros(len(e)), np.clip(np.where(e > 0, f / np.where(e > 0, e, 1.0), 0.0), 0, 1)
     denom = a * e - b * b
     e_safe = np.where(e > 0, e, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(denom > TOL.parallel_det * max(a, 1.0) * np.maximum(e, 1.0),
-                     np.clip((b * f - c * e) / denom, 0, 1), 0.0) if a > 0 else np.zeros_like(e)
+        s = np.where(denom > TOL.parallel_det * a * np.maximum(e, 1.0), np.clip((b * f - c * e) / denom, 0, 1), 0.0)
         t = np.where(e > 0, (b * s + f) / e_safe, 0.0)
-        s_lo = np.clip(-c / a, 0, 1) if a > 0 else np.zeros_like(e)
-        s_hi = np.clip((b - c) / a, 0, 1) if a > 0 else np.zeros_like(e)
-    s = np.where(t < 0, s_lo, np.where(t > 1, s_hi, s))
-    t = np.clip(t, 0, 1)
-    return p1 + s[:, None] * d1, p2 + t[:, None] * d2
+    s = np.where(t < 0, np.clip(-c / a, 0, 1), np.where(t > 1, np.clip((b - c) / a, 0, 1), s))
+    return s, np.clip(t, 0, 1)
 
 
 def segment_triangles_distance(p: np.ndarray, q: np.ndarray, tri: np.ndarray
                                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact distance from the segment ``p-q`` to each triangle.
 
+    The minimum is at an end of the segment against the triangle, at the segment against
+    one of the triangle's edges, or zero where the segment crosses the triangle. The two
+    ends and the three edges are each solved in one stacked call (numpy's per-call cost
+    dominates the small inputs of an interactive evaluation).
+
     Returns ``(distance (m,), on_segment (m, 3), on_triangle (m, 3))``."""
     m = len(tri)
-    cands_seg = np.empty((6, m, 3))
-    cands_tri = np.empty((6, m, 3))
-    for k, end in enumerate((p, q)):
-        cands_seg[k] = end
-        cands_tri[k] = closest_point_on_triangles(end, tri)
-    for k in range(3):
-        a, b = tri[:, k], tri[:, (k + 1) % 3]
-        cands_seg[2 + k], cands_tri[2 + k] = closest_points_segment_segments(p, q, a, b)
-    # the segment crossing the triangle's interior: distance 0
-    length = float(np.linalg.norm(q - p))
-    d = (q - p) / length if length > 0 else np.array([0.0, 0.0, 1.0])
-    t, hit = ray_triangle(p, d, tri)
+    seg = q - p
+    a = tri[:, 0]
+    ab, ac = tri[:, 1] - a, tri[:, 2] - a
+    ends = np.empty((2 * m, 3))
+    ends[:m], ends[m:] = p, q
+    v, w = _barycentric_closest(ends, np.concatenate([a, a]), np.concatenate([ab, ab]), np.concatenate([ac, ac]))
+    e0 = tri.transpose(1, 0, 2).reshape(3 * m, 3)
+    e1 = tri[:, [1, 2, 0]].transpose(1, 0, 2).reshape(3 * m, 3)
+    s_edge, t_edge = _segment_params(p, q, e0, e1)
+    length = float(np.sqrt(seg @ seg))
+    t, hit = ray_triangle(p, seg / length if length > 0 else np.array([0.0, 0.0, 1.0]), tri)
     hit &= (t >= 0) & (t <= length)
-    x = p + np.where(hit, t, 0.0)[:, None] * d
-    cands_seg[5] = np.where(hit[:, None], x, cands_seg[0])
-    cands_tri[5] = np.where(hit[:, None], x, cands_tri[0])
-    dist = np.linalg.norm(cands_seg - cands_tri, axis=2)  # (6, m)
-    best = dist.argmin(axis=0)
-    idx = np.arange(m)
-    return dist[best, idx], cands_seg[best, idx], cands_tri[best, idx]
+    s_all = np.concatenate([np.zeros(m), np.ones(m), s_edge, np.where(hit, t / max(length, 1e-300), 0.0)])
+    on_tri = np.concatenate([
+        np.concatenate([a, a]) + np.concatenate([ab, ab]) * v[:, None] + np.concatenate([ac, ac]) * w[:, None],
+        e0 + (e1 - e0) * t_edge[:, None],
+        np.zeros((m, 3)),
+    ])
+    on_seg = p + s_all[:, None] * seg
+    on_tri[5 * m:] = on_seg[5 * m:]
+    diff = on_seg - on_tri
+    dist2 = np.einsum("ij,ij->i", diff, diff).reshape(6, m)
+    dist2[5, ~hit] = np.inf
+    best = dist2.argmin(axis=0) * m + np.arange(m)
+    return np.sqrt(dist2.ravel()[best]), on_seg[best], on_tri[best]
 
 
 def first_contact_depth(origin: np.ndarray, direction: np.ndarray, radius: float,

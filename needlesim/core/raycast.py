@@ -207,14 +207,24 @@ def ray_triangle(origin: np.ndarray, direction: np.ndarray, triangles: np.ndarra
     the ray meets the triangle (edges and corners included)."""
     e1 = triangles[:, 1] - triangles[:, 0]
     e2 = triangles[:, 2] - triangles[:, 0]
-    p = np.cross(direction, e2)
+    p = _cross(direction, e2)
     det = np.einsum("ij,ij->i", e1, p)
     ok = np.abs(det) > TOL.parallel_det
     inv = np.divide(1.0, det, out=np.zeros_like(det), where=ok)
     s = origin - triangles[:, 0]
     u = np.einsum("ij,ij->i", s, p) * inv
-    q = np.cross(s, e1)
+    q = _cross(s, e1)
     v = (q @ direction) * inv
     t = np.einsum("ij,ij->i", e2, q) * inv
     ok &= (u >= 0) & (v >= 0) & (u + v <= 1)
     return t, ok
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cross product; several times faster than ``np.cross`` on small arrays."""
+    a, b = np.broadcast_arrays(a, b)
+    out = np.empty(a.shape)
+    out[..., 0] = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
+    out[..., 1] = a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2]
+    out[..., 2] = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    return out

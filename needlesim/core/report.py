@@ -55,8 +55,7 @@ def format_report(report: RiskReport, *, max_clearances: int = 8) -> str:
         f"lateral {tr.lateral_deg:.1f} deg, inferior {tr.inferior_deg:.1f} deg, depth {tr.depth_mm:.1f} mm "
         f"(axial image {ax:.1f} deg, sagittal image {sg:.1f} deg); needle {tr.needle_diameter_mm:g} mm",
         f"skin puncture: {_fmt(ev.skin_puncture)}{'' if ev.puncture_on_skin else ' (no skin behind the entry: depth from the entry)'}",
-        "bone entry: " + ("none within the depth" if ev.bone_entry is None else
-                          f"{_fmt(ev.bone_entry)} at {ev.soft_tissue_mm:.1f} mm (soft tissue {ev.soft_tissue_mm:.1f} mm, bone {ev.bone_mm:.1f} mm)"),
+        "bone entry: " + _bone_entry(ev),
         f"path: {ev.describe_path() or 'none'}",
     ]
     lines += [f"breach: {b.describe()}" for b in ev.breaches]
@@ -69,6 +68,15 @@ def format_report(report: RiskReport, *, max_clearances: int = 8) -> str:
                  + "; ".join(c.describe() for c in report.envelope_checks))
     lines.append(f"backend: {ev.backend.value}")
     return "\n".join(lines)
+
+
+def _bone_entry(ev) -> str:
+    if ev.bone_entry is None:
+        return f"none within {ev.max_length_mm:g} mm along the needle line"
+    where = f"{_fmt(ev.bone_entry)} at {ev.soft_tissue_mm:.1f} mm"
+    if ev.soft_tissue_mm > ev.depth_mm:
+        return where + f" (beyond the tip: the tip is {ev.soft_tissue_mm - ev.depth_mm:.1f} mm short of the bone)"
+    return where + f" (soft tissue {ev.soft_tissue_mm:.1f} mm, bone {ev.bone_mm:.1f} mm)"
 
 
 def _fmt(p) -> str:

@@ -1,0 +1,77 @@
+"""Exact distance queries against brute force and against trimesh, on random input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from needlesim.core.clearance import ClearanceIndex
+from needlesim.core.proximity import closest_point_on_triangles, first_contact_depth, segment_triangles_distance
+
+
+def random_meshes(rng):
+    meshes = [trimesh.creation.icosphere(subdivisions=3, radius=8.0), trimesh.creation.cylinder(4.0, 40.0, sections=24),
+              trimesh.creation.box(extents=[30, 5, 12]), trimesh.creation.torus(12.0, 3.0)]
+    out = []
+    for m in meshes:
+        m = m.copy()
+        m.apply_transform(trimesh.transformations.random_rotation_matrix(rng.random(3)))
+        m.apply_translation(rng.uniform(-40, 40, 3))
+        out.append(m)
+    return out
+
+
+def test_closest_point_on_triangles_matches_trimesh():
+    rng = np.random.default_rng(3)
+    mesh = trimesh.creation.icosphere(subdivisions=2, radius=10)
+    for p in rng.uniform(-20, 20, (30, 3)):
+        got = closest_point_on_triangles(p, mesh.triangles)
+        d = np.linalg.norm(got - p, axis=1)
+        _, dist, _ = trimesh.proximity.closest_point(mesh, p[None])
+        assert d.min() == pytest.approx(dist[0], abs=1e-9)
+
+
+def test_segment_distance_is_never_beaten_by_samples():
+    """The exact distance is <= the distance of any sampled pair, and attained."""
+    rng = np.random.default_rng(4)
+    tri = rng.uniform(-10, 10, (200, 3, 3))
+    for _ in range(10):
+        p, q = rng.uniform(-20, 20, (2, 3))
+        d, a, b = segment_triangles_distance(p, q, tri)
+        assert np.allclose(np.linalg.norm(a - b, axis=1), d)
+        s = np.linspace(0, 1, 101)[:, None]
+        samples = p + s * (q - p)
+        for k in range(0, 200, 20):
+            cp = np.array([closest_point_on_triangles(x, tri[k:k + 1])[0] for x in samples])
+            assert d[k] <= np.linalg.norm(cp - samples, axis=1).min() + 1e-9
+
+
+def test_clearance_index_equals_brute_force():
+    rng = np.random.default_rng(5)
+    meshes = random_meshes(rng)
+    index = ClearanceIndex([(m.vertices, m.faces) for m in meshes])
+    for _ in range(40):
+        p, q = rng.uniform(-60, 60, (2, 3))
+        dist, on_seg, on_mesh = index.query(p, q)
+        for g, m in enumerate(meshes):
+            brute = segment_triangles_distance(p, q, m.triangles)[0].min()
+            assert dist[g] == pytest.approx(brute, abs=1e-9)
+            assert np.linalg.norm(on_seg[g] - on_mesh[g]) == pytest.approx(dist[g], abs=1e-9)
+
+
+def test_first_contact_depth_is_where_distance_reaches_the_radius():
+    rng = np.random.default_rng(6)
+    mesh = trimesh.creation.icosphere(subdivisions=2, radius=10)
+    for _ in range(20):
+        o = rng.uniform(-30, 30, 3)
+        o = o / np.linalg.norm(o) * 30
+        d = -o / np.linalg.norm(o) + rng.normal(0, 0.2, 3)
+        d /= np.linalg.norm(d)
+        t = first_contact_depth(o, d, 1.5, mesh.triangles).min()
+        if not np.isfinite(t):
+            continue
+        _, at, _ = trimesh.proximity.closest_point(mesh, (o + t * d)[None])
+        _, before, _ = trimesh.proximity.closest_point(mesh, (o + (t - 1e-3) * d)[None])
+        assert at[0] == pytest.approx(1.5, abs=1e-9)
+        assert before[0] > 1.5
