@@ -113,6 +113,7 @@ class EmbreeCaster:
             verts = (tri - self.origin).astype(np.float32)
             TriangleMesh(self.scene, verts, np.arange(len(verts), dtype=np.int32).reshape(-1, 3))
         extent = float(np.ptp(tri, axis=0).max()) if len(tri) else 1.0
+        _ = soup.normals  # computed once here, not on the first cast
         self.step = max(TOL.embree_step_mm, TOL.embree_step_rel * extent)
 
     def all_hits(self, origins: np.ndarray, directions: np.ndarray, t_max: float | np.ndarray,
@@ -123,50 +124,60 @@ class EmbreeCaster:
         t_max = np.broadcast_to(np.asarray(t_max, dtype=np.float64), (n,))
         if len(self.soup) == 0 or n == 0:
             return _finish(self.soup, np.zeros(0, int), np.zeros(0), np.zeros(0, int), directions)
-        base = origins - self.origin
         d32 = directions.astype(np.float32)
         if n == 1:  # the interactive path: scalars, no fancy indexing
-            face = self._one_ray(base[0], directions[0], d32, float(t_max[0]), max_rounds)
-            t = self._plane_t(np.repeat(origins, len(face), 0), np.repeat(directions, len(face), 0), face)
-            ok = (t >= 0) & (t <= t_max[0])
-            return _finish(self.soup, np.zeros(ok.sum(), np.int64), t[ok], face[ok], directions)
-        live, t0, last = np.arange(n), np.zeros(n), np.full(n, -1)
-        out_ray, out_face = [], []
-        for _ in range(max_rounds):  # one embree call per round for every live ray
-            o = (base[live] + t0[live, None] * directions[live]).astype(np.float32)
-            res = self.scene.run(o, d32[live], dists=(t_max[live] - t0[live]).astype(np.float32), output=1)
-            hit = res["geomID"] != -1
-            rays, face = live[hit], res["primID"][hit]
-            fresh = face != last[rays]
-            out_ray.append(rays[fresh]); out_face.append(face[fresh])
-            last[rays] = face
-            t0[rays] += res["tfar"][hit] + self.step
-            live = rays[t0[rays] < t_max[rays]]
-            if len(live) == 0:
-                break
-        ray, face = np.concatenate(out_ray), np.concatenate(out_face).astype(np.int64)
-        t = self._plane_t(origins[ray], directions[ray], face)
+            ray, face, t = self._one_ray(origins[0], directions[0], d32, float(t_max[0]), max_rounds)
+        else:
+            ray, face, t = self._many_rays(origins, directions, d32, t_max, max_rounds)
         ok = (t >= 0) & (t <= t_max[ray])
         return _finish(self.soup, ray[ok], t[ok], face[ok], directions)
 
-    def _one_ray(self, base: np.ndarray, d: np.ndarray, d32: np.ndarray, t_max: float,
-                 max_rounds: int) -> np.ndarray:
+    def _many_rays(self, origins, directions, d32, t_max, max_rounds):
+        """One embree call per round for every live ray; Embree returns only the triangle
+        (asking it for distances is several times slower), and the depth is solved in
+        float64 on that triangle's plane."""
+        n = len(origins)
+        base = origins - self.origin
+        live, t0, last = np.arange(n), np.zeros(n), np.full(n, -1)
+        out_ray, out_face, out_t = [], [], []
+        for _ in range(max_rounds):
+            o = (base[live] + t0[live, None] * directions[live]).astype(np.float32)
+            prim = self.scene.run(o, d32[live], dists=(t_max[live] - t0[live]).astype(np.float32))
+            hit = prim != -1
+            rays, face = live[hit], prim[hit].astype(np.int64)
+            t = self._plane_t(origins[rays], directions[rays], face)
+            fresh = face != last[rays]
+            out_ray.append(rays[fresh]); out_face.append(face[fresh]); out_t.append(t[fresh])
+            last[rays] = face
+            t0[rays] = np.maximum(t, t0[rays]) + self.step
+            live = rays[t0[rays] < t_max[rays]]
+            if len(live) == 0:
+                break
+        return np.concatenate(out_ray), np.concatenate(out_face), np.concatenate(out_t)
+
+    def _one_ray(self, origin: np.ndarray, d: np.ndarray, d32: np.ndarray, t_max: float,
+                 max_rounds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        base = origin - self.origin
         o32, dist = np.empty((1, 3), np.float32), np.empty(1, np.float32)
-        faces, last, t0 = [], -1, 0.0
+        normals, corner = self.soup.normals, self.soup.triangles[:, 0]
+        faces, ts, last, t0 = [], [], -1, 0.0
         for _ in range(max_rounds):
             o32[0] = base + t0 * d
             dist[0] = t_max - t0
-            res = self.scene.run(o32, d32, dists=dist, output=1)
-            if res["geomID"][0] == -1:
+            prim = int(self.scene.run(o32, d32, dists=dist)[0])
+            if prim == -1:
                 break
-            prim = int(res["primID"][0])
+            nrm = normals[prim]
+            denom = float(d @ nrm)
+            t = float((corner[prim] - origin) @ nrm) / denom if abs(denom) > TOL.parallel_det else t0
             if prim != last:
                 faces.append(prim)
+                ts.append(t)
             last = prim
-            t0 += float(res["tfar"][0]) + self.step
+            t0 = max(t, t0) + self.step
             if t0 >= t_max:
                 break
-        return np.array(faces, dtype=np.int64)
+        return np.zeros(len(faces), np.int64), np.array(faces, dtype=np.int64), np.array(ts, dtype=np.float64)
 
     def _plane_t(self, o: np.ndarray, d: np.ndarray, face: np.ndarray) -> np.ndarray:
         """The float64 depth of each ray on its hit triangle's plane."""
