@@ -29,9 +29,12 @@ from .proximity import first_contact_depth
 from .raycast import Backend, RayHits, make_caster
 from .results import Breach, Contact, Hit, PathSegment, Tissue, _pt
 from .scene import Role, Scene
-from .tissue import breaches, inside_intervals, structure_intervals, tissue_path
+from .tissue import breaches, clean_crossings, inside_intervals, structure_intervals, tissue_path
 from .tolerances import CAST_LEAD_IN_MM, DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, SKIN_SEARCH_MM
 from .trajectory import Trajectory
+
+#: Direction of the inside/outside probe ray (unit; irrational-looking on purpose).
+PROBE_DIRECTION = np.array([0.48112522, 0.61237244, 0.62720236]) / np.linalg.norm([0.48112522, 0.61237244, 0.62720236])
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,10 @@ class Engine:
     """Casters and indices for one scene, backend, needle and margin."""
 
     def __init__(self, scene: Scene, *, backend: Backend | str = Backend.EMBREE,
-                 needle_diameter_mm: float, margin_mm: float = DEFAULT_MARGIN_MM) -> None:
+                 needle_diameter_mm: float, margin_mm: float = DEFAULT_MARGIN_MM,
+                 refine_contacts: bool = True) -> None:
         self.scene, self.backend = scene, Backend(backend)
+        self.refine_contacts = bool(refine_contacts)
         self.radius, self.margin = needle_diameter_mm / 2.0, float(margin_mm)
         self.structures = list(scene.structures)
         self.soup = TriangleSoup.from_meshes([(s.vertices, s.faces) for s in self.structures])
@@ -116,13 +121,26 @@ class Engine:
         out = np.full(len(self.critical_ids), np.inf)
         if not len(out):
             return out
-        if self.backend is Backend.EMBREE:
-            hits = self.offset_casters[distance].all_hits(origin[None], direction[None], t_max)
-            geoms, first = np.unique(hits.geom, return_index=True)
-            out[geoms] = np.where(hits.entering[first], hits.t[first], 0.0)
-            return out
         soup = self.critical_soup
-        cand = soup.near_line(origin, direction, distance, t_max)
+        if self.backend is Backend.EMBREE:
+            # broad phase: the axis against the offset surfaces says which structures may
+            # come within ``distance``; the offset surface errs early at sharp edges (its
+            # mitres stick out of the exact rounded surface), so each flagged structure is
+            # then solved exactly on its own triangles
+            hits = self.offset_casters[distance].all_hits(origin[None], direction[None], t_max)
+            flagged = np.unique(hits.geom)
+            if not self.refine_contacts:
+                geoms, first = np.unique(hits.geom, return_index=True)
+                out[geoms] = np.where(hits.entering[first], hits.t[first], 0.0)
+                return out
+            starts = soup.geom_starts
+            cand = np.concatenate([np.arange(starts[g], starts[g + 1]) for g in flagged]) if len(flagged) else \
+                np.zeros(0, np.int64)
+            cand = cand[soup.near_line_subset(cand, origin, direction, distance, t_max)]
+        else:
+            cand = soup.near_line(origin, direction, distance, t_max)
+        if not len(cand):
+            return out
         t = first_contact_depth(origin, direction, distance, soup.triangles[cand])
         np.minimum.at(out, soup.geom[cand], t)
         out[out > t_max] = np.inf
@@ -143,7 +161,7 @@ class Engine:
         origin = puncture - CAST_LEAD_IN_MM * d
         hits = self.caster.all_hits(origin[None], d[None], length + CAST_LEAD_IN_MM)
         hit_depth = hits.t - CAST_LEAD_IN_MM
-        intervals = self._intervals(hits, hit_depth, d, length)
+        intervals, crossings = self._intervals(hits, hit_depth, origin, d, length)
         path = tissue_path(intervals, 0.0, depth)
         tip = puncture + depth * d
         bone = [iv for iv in intervals if iv.structure.is_bone and iv.end > 0]
@@ -154,21 +172,35 @@ class Engine:
             entry_point=_pt(entry), skin_puncture=_pt(puncture), puncture_on_skin=on_skin, tip=_pt(tip),
             bone_entry=None if first_bone is None else _pt(puncture + first_bone * d),
             soft_tissue_mm=first_bone, bone_mm=float(in_bone),
-            hits=tuple(Hit(self.structures[g].name, float(t), bool(e), _pt(puncture + t * d))
-                       for g, t, e in zip(hits.geom, hit_depth, hits.entering)),
+            hits=tuple(Hit(self.structures[hits.geom[i]].name, float(hit_depth[i]), bool(e),
+                           _pt(puncture + hit_depth[i] * d)) for i, e in crossings),
             path=tuple(path), breaches=tuple(breaches(intervals, depth)),
             contacts=self._contacts(puncture, d, depth, length, intervals),
         )
 
-    def _intervals(self, hits: RayHits, depth: np.ndarray, d: np.ndarray, length: float):
+    def _intervals(self, hits: RayHits, depth: np.ndarray, origin: np.ndarray, d: np.ndarray, length: float):
+        """Each structure's inside intervals, from its cleaned crossings; returns them and
+        the indices of the hits that are real crossings."""
         cosine = self.soup.normals[hits.face] @ d
-        out = []
-        for g in np.unique(hits.geom):
-            sel = hits.geom == g
-            s = self.structures[g]
-            iv = inside_intervals(depth[sel], hits.entering[sel], cosine[sel], -CAST_LEAD_IN_MM, length)
-            out += structure_intervals(s, iv, self.split_marrow)
-        return out
+        out, kept = [], []
+        for g in np.unique(hits.geom):  # per structure the needle meets
+            idx = np.flatnonzero(hits.geom == g)
+            probe = lambda t, g=g: self.inside(int(g), origin + (t + CAST_LEAD_IN_MM) * d)  # noqa: E731
+            keep, entering, start_inside = clean_crossings(depth[idx], hits.entering[idx], probe)
+            sel = idx[keep]
+            kept.append(np.stack([sel, entering.astype(np.int64)], axis=1))
+            iv = inside_intervals(depth[sel], entering, cosine[sel], -CAST_LEAD_IN_MM, length, start_inside)
+            out += structure_intervals(self.structures[g], iv, self.split_marrow)
+        kept_all = np.concatenate(kept) if kept else np.zeros((0, 2), np.int64)
+        return out, kept_all[np.argsort(kept_all[:, 0], kind="stable")]
+
+    def inside(self, g: int, point: np.ndarray) -> bool:
+        """Whether ``point`` is inside structure ``g``: the parity of its surface crossings
+        along a fixed oblique ray (chosen so that it is not parallel to anything built
+        on the anatomical axes)."""
+        far = float(np.linalg.norm(np.ptp(self.soup.triangles.reshape(-1, 3), axis=0))) * 2 + 1.0
+        hits = self.caster.all_hits(point[None], PROBE_DIRECTION[None], far)
+        return bool(np.count_nonzero(hits.geom == g) % 2)
 
     def _contacts(self, puncture, d, depth, length, intervals) -> tuple[Contact, ...]:
         contact = self.contact_depths(puncture, d, self.radius, length)

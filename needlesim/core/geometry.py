@@ -72,7 +72,15 @@ class TriangleSoup:
                   t_max: float) -> np.ndarray:
         """Indices of triangles whose bounding sphere comes within ``pad`` of the segment
         ``origin + t * direction``, ``0 <= t <= t_max`` (a conservative broad phase)."""
-        w = self.centers - origin
+        return np.flatnonzero(self._near(slice(None), origin, direction, pad, t_max))
+
+    def near_line_subset(self, subset: np.ndarray, origin: np.ndarray, direction: np.ndarray,
+                         pad: float, t_max: float) -> np.ndarray:
+        """Like :meth:`near_line` among the triangles ``subset``: positions into it."""
+        return np.flatnonzero(self._near(subset, origin, direction, pad, t_max))
+
+    def _near(self, which, origin, direction, pad, t_max) -> np.ndarray:
+        w = self.centers[which] - origin
         t = np.clip(w @ direction, 0.0, t_max)
-        dist2 = np.einsum("ij,ij->i", w - t[:, None] * direction, w - t[:, None] * direction)
-        return np.flatnonzero(dist2 <= (self.radii + pad) ** 2)
+        w -= t[:, None] * direction
+        return np.einsum("ij,ij->i", w, w) <= (self.radii[which] + pad) ** 2

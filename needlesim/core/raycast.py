@@ -76,7 +76,12 @@ def make_caster(soup: TriangleSoup, backend: Backend | str):
 def _finish(soup: TriangleSoup, ray, t, face, directions) -> RayHits:
     """Sort hits, add entering flags and merge duplicates at shared edges/vertices."""
     ray, t, face = (np.asarray(a) for a in (ray, t, face))
-    order = np.lexsort((face, t, ray))
+    # casters emit each ray's hits nearly in depth order, so a stable sort by ray and then
+    # a check is cheaper than a three-key lexsort; fall back to it when needed
+    order = np.argsort(ray, kind="stable")
+    r, tt = ray[order], t[order]
+    if np.any((r[1:] == r[:-1]) & (tt[1:] < tt[:-1])):
+        order = np.lexsort((face, t, ray))
     ray, t, face = ray[order], t[order], face[order]
     geom = soup.geom[face]
     entering = np.einsum("ij,ij->i", soup.normals[face], directions[ray]) < 0
@@ -212,23 +217,38 @@ class ExactCaster:
 
 
 def ray_triangle(origin: np.ndarray, direction: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Moller-Trumbore in float64 for one ray against ``triangles`` (m, 3, 3).
+    """Watertight ray-triangle test (Woop, Benthin & Wald, JCGT 2013) in float64 for one
+    ray against ``triangles`` (m, 3, 3).
+
+    Each edge function is computed from per-vertex values only, so a triangle and its
+    neighbour compute the same number (negated) on their shared edge: a ray through an
+    edge or a vertex can never slip between triangles, as it can with Moller-Trumbore.
+    Edges and corners count as inside (so such a ray meets every triangle there, which
+    :func:`needlesim.core.tissue.clean_crossings` then settles).
 
     Returns ``(t, hit)``: the distance along the ray to each triangle's plane and whether
-    the ray meets the triangle (edges and corners included)."""
-    e1 = triangles[:, 1] - triangles[:, 0]
-    e2 = triangles[:, 2] - triangles[:, 0]
-    p = _cross(direction, e2)
-    det = np.einsum("ij,ij->i", e1, p)
-    ok = np.abs(det) > TOL.parallel_det
-    inv = np.divide(1.0, det, out=np.zeros_like(det), where=ok)
-    s = origin - triangles[:, 0]
-    u = np.einsum("ij,ij->i", s, p) * inv
-    q = _cross(s, e1)
-    v = (q @ direction) * inv
-    t = np.einsum("ij,ij->i", e2, q) * inv
-    ok &= (u >= 0) & (v >= 0) & (u + v <= 1)
-    return t, ok
+    the ray meets the triangle."""
+    d = np.asarray(direction, dtype=np.float64)
+    kz = int(np.argmax(np.abs(d)))
+    kx, ky = (kz + 1) % 3, (kz + 2) % 3
+    if d[kz] < 0:
+        kx, ky = ky, kx
+    sx, sy, sz = d[kx] / d[kz], d[ky] / d[kz], 1.0 / d[kz]
+    rel = triangles - origin  # (m, 3 corners, 3)
+    x = rel[:, :, kx] - sx * rel[:, :, kz]
+    y = rel[:, :, ky] - sy * rel[:, :, kz]
+    ax, bx, cx = x[:, 0], x[:, 1], x[:, 2]
+    ay, by, cy = y[:, 0], y[:, 1], y[:, 2]
+    u = cx * by - cy * bx
+    v = ax * cy - ay * cx
+    w = bx * ay - by * ax
+    hit = ((u >= 0) & (v >= 0) & (w >= 0)) | ((u <= 0) & (v <= 0) & (w <= 0))
+    det = u + v + w
+    hit &= det != 0
+    z = sz * rel[:, :, kz]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (u * z[:, 0] + v * z[:, 1] + w * z[:, 2]) / det
+    return np.where(hit, t, 0.0), hit
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -12,12 +12,17 @@ structure, then marrow, bone, joint, other, soft tissue (inside the skin), outsi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from .results import Breach, PathSegment, Tissue
 from .scene import Role, Structure
 from .tolerances import TOL
+
+#: How far past an ambiguous hit (a ray through an edge or vertex) the inside/outside
+#: probe is taken, mm (or half the way to the next hit, if that is nearer).
+PROBE_STEP_MM = 1e-3
 
 #: Cap on 1/|cos theta| for the cortex crossed by an oblique needle (about 84 degrees).
 MAX_OBLIQUITY = 10.0
@@ -41,23 +46,59 @@ def _role_tissue(s: Structure) -> Tissue:
             Role.CORTICAL_BONE: Tissue.CORTEX, Role.SACRUM: Tissue.CORTEX}.get(s.role, Tissue.OTHER)
 
 
+def clean_crossings(depth: np.ndarray, entering: np.ndarray, inside_at: Callable[[float], bool]
+                    ) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Turn one closed structure's raw hits (depth order) into strictly alternating
+    crossings.
+
+    A ray through a shared edge or vertex meets several triangles at one depth, some
+    facing each way, and a float32 backend may report just one of them, facing either
+    way. Hits closer than ``TOL.merge_mm`` form one event; an event that is a single hit
+    consistent with the state before it toggles the state; any other event is settled by
+    ``inside_at(depth)``, a point-in-mesh probe just past it (a tangent touch then leaves
+    no crossing at all).
+
+    Returns ``(keep, entering, start_inside)``: indices of the hits that are real
+    crossings, their direction, and whether the cast began inside the structure.
+    """
+    n = len(depth)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, bool), False
+    cuts = np.flatnonzero(np.diff(depth) > TOL.merge_mm) + 1
+    groups = np.split(np.arange(n), cuts)
+    first = groups[0]
+    if len(first) == 1:
+        state = not bool(entering[first[0]])
+    else:
+        state = inside_at(float(depth[first[0]]) - PROBE_STEP_MM)
+    start_inside, keep, direction = state, [], []
+    for k, g in enumerate(groups):  # per crossing event, a handful per structure
+        t = float(depth[g[0]])
+        if len(g) == 1 and bool(entering[g[0]]) != state:
+            after = not state
+        else:
+            gap = (float(depth[groups[k + 1][0]]) - t) if k + 1 < len(groups) else np.inf
+            after = inside_at(t + min(gap / 2, PROBE_STEP_MM))
+        if after != state:
+            match = [i for i in g if bool(entering[i]) == after]
+            keep.append(match[0] if match else g[0])
+            direction.append(after)
+        state = after
+    return np.array(keep, dtype=np.int64), np.array(direction, dtype=bool), start_inside
+
+
 def inside_intervals(depth: np.ndarray, entering: np.ndarray, cosine: np.ndarray, start: float,
-                     end: float) -> list[tuple[float, float, float, float]]:
-    """Intervals ``(a, b, cos_a, cos_b)`` inside one closed structure, from its hits in
-    depth order. A first hit that is leaving means the cast started inside."""
-    out, level, a, ca = [], 0, start, 1.0
-    if len(depth) and not entering[0]:
-        level = 1
+                     end: float, start_inside: bool = False) -> list[tuple[float, float, float, float]]:
+    """Intervals ``(a, b, cos_a, cos_b)`` inside one closed structure, from its strictly
+    alternating crossings (see :func:`clean_crossings`)."""
+    out, inside, a, ca = [], start_inside, start, 1.0
     for t, ent, c in zip(depth, entering, cosine):
-        if ent:
-            if level == 0:
-                a, ca = t, c
-            level += 1
-        elif level > 0:
-            level -= 1
-            if level == 0:
-                out.append((a, t, ca, c))
-    if level > 0:
+        if ent and not inside:
+            a, ca, inside = t, c, True
+        elif not ent and inside:
+            out.append((a, t, ca, c))
+            inside = False
+    if inside:
         out.append((a, end, ca, 1.0))
     return [iv for iv in out if iv[1] > iv[0]]
 
