@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_check)
     e = sub.add_parser("envelopes", help="list the built-in safe envelopes")
     e.set_defaults(func=_cmd_envelopes)
+    a = sub.add_parser("app", help="open the desktop app (the default with no command)")
+    a.add_argument("--scene", type=Path, help="scene manifest or folder (default: the built-in scene)")
+    a.add_argument("--session", type=Path, help="a saved session to reopen")
+    a.add_argument("--screenshot", type=Path, help="save the window to this PNG after it opens, then quit")
+    a.set_defaults(func=_cmd_app)
     return p
 
 
@@ -99,15 +104,21 @@ def _cmd_envelopes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_app(args: argparse.Namespace) -> int:
+    from .gui.app import run
+
+    return run(getattr(args, "scene", None), getattr(args, "session", None),
+               screenshot=getattr(args, "screenshot", None))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``needlesim`` console script."""
     from .core.errors import NeedlesimError
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if args.command is None:  # no command: open the app
+        args = parser.parse_args(["app"])
     try:
         return int(args.func(args))
     except NeedlesimError as exc:

@@ -94,9 +94,13 @@ class _nullcontext:
         return False
 
 
-def test_no_arguments_prints_help(capsys):
-    code, out, _ = run(capsys, )
-    assert code == 0 and "check" in out
+def test_no_arguments_opens_the_app(monkeypatch):
+    import needlesim.gui.app as app
+
+    calls = []
+    monkeypatch.setattr(app, "run", lambda scene, session, screenshot=None: calls.append((scene, session)) or 0)
+    assert main([]) == 0
+    assert calls == [(None, None)]
 
 
 def test_console_script_runs_in_a_fresh_process(scene_dir):

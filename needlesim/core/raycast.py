@@ -119,6 +119,8 @@ class EmbreeCaster:
             TriangleMesh(self.scene, verts, np.arange(len(verts), dtype=np.int32).reshape(-1, 3))
         extent = float(np.ptp(tri, axis=0).max()) if len(tri) else 1.0
         _ = soup.normals  # computed once here, not on the first cast
+        if len(soup):  # Embree builds its BVH on the first query: do it now, not on a slider move
+            self.scene.run(np.zeros((1, 3), np.float32), np.array([[0, 0, 1]], np.float32))
         self.step = max(TOL.embree_step_mm, TOL.embree_step_rel * extent)
 
     def all_hits(self, origins: np.ndarray, directions: np.ndarray, t_max: float | np.ndarray,

@@ -1,0 +1,430 @@
+"""The main window: the 3D view in the middle, the trajectory and structure panels on the
+left, the risk panel on the right. It wires widgets to the session; it computes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea
+from pyvistaqt import QtInteractor
+
+from .._version import __version__
+from ..core import markups
+from ..core.errors import NeedlesimError
+from ..core.manifest import load_scene
+from ..core.scene import Scene
+from ..session import Controller, Session, scene_label
+from ..session_io import read_session, save_session
+from ..viz.scene_view import SceneView, add_orientation_marker, legend_entries
+from .dialogs import ABOUT_HTML, MeshRolesDialog
+from .risk_panel import RiskPanel
+from .structure_panel import StructurePanel
+from .trajectory_panel import TrajectoryPanel
+
+ORG, APP = "needlesim", "needlesim"
+MAX_RECENT = 8
+VIEW_KEYS = {"posterior": "1", "lateral-left": "2", "lateral-right": "3", "axial": "4", "needle": "5", "oblique": "6"}
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session, *, settings: QSettings | None = None, scene_loader=load_scene,
+                 notify=None) -> None:
+        super().__init__()
+        self.session = session
+        self.notify = notify if notify is not None else self._message_box
+        self.last_error: str | None = None
+        self.settings = settings if settings is not None else QSettings(ORG, APP)
+        self.scene_loader = scene_loader
+        self.controller = Controller(session)
+        self.setWindowTitle(f"needlesim {__version__}")
+        self.plotter = QtInteractor(self, auto_update=False)
+        self.plotter.set_background("#f7f7f5", top="#dfe6ee")
+        self.setCentralWidget(self.plotter.interactor)
+        self.view = SceneView(self.plotter)
+        add_orientation_marker(self.plotter)
+        self.trajectory_panel = TrajectoryPanel(session)
+        self.risk_panel = RiskPanel(session)
+        self.structure_panel = StructurePanel()
+        self._docks()
+        self._menus()
+        self.status = QLabel()
+        self.statusBar().addPermanentWidget(self.status)
+        self.pick_armed = False
+        self._connect()
+        self._show_scene(session.scene)
+        self.controller.refresh()
+        self.view.view("posterior")
+        self._restore_settings()
+        self.plotter.render()
+
+    # -- layout ------------------------------------------------------------------------------
+    def _docks(self) -> None:
+        left = QDockWidget("Trajectory", self)
+        scroll = QScrollArea()
+        scroll.setWidget(self.trajectory_panel)
+        scroll.setWidgetResizable(True)
+        left.setWidget(scroll)
+        left.setObjectName("trajectory-dock")
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, left)
+        structures = QDockWidget("Structures", self)
+        structures.setWidget(self.structure_panel)
+        structures.setObjectName("structures-dock")
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, structures)
+        right = QDockWidget("Risk", self)
+        right.setWidget(self.risk_panel)
+        right.setObjectName("risk-dock")
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right)
+        self.resizeDocks([left, right], [380, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([left, structures], [560, 260], Qt.Orientation.Vertical)
+
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(tip or text)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _menus(self) -> None:
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        self._action(f, "Open &scene…", self.open_scene_dialog, QKeySequence.StandardKey.Open, "Open a scene manifest (scene.toml)")
+        self._action(f, "Open &meshes…", self.open_meshes_dialog, "Ctrl+Shift+O", "Open mesh files and assign their roles")
+        self._action(f, "Use the &built-in scene", self.open_builtin, None, "The Visible Human Female pelvis with its anatomy")
+        f.addSeparator()
+        self._action(f, "Open s&ession…", self.open_session_dialog, "Ctrl+Shift+E", "Reopen a saved session (JSON)")
+        self._action(f, "&Save session…", self.save_session_dialog, QKeySequence.StandardKey.Save, "Save scene, trajectory and view")
+        self.recent_menu = f.addMenu("Recent files")
+        f.addSeparator()
+        self._action(f, "Export s&creenshot…", self.export_screenshot_dialog, "Ctrl+Shift+S", "Save the 3D view as PNG")
+        self._action(f, "Export trajectory for 3D &Slicer…", self.export_markups_dialog, "Ctrl+Shift+M",
+                     "Save the needle as a Slicer line markup (.mrk.json)")
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        e = bar.addMenu("&Edit")
+        self.undo_action = self._action(e, "&Undo", self.session.undo, QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action(e, "&Redo", self.session.redo, QKeySequence.StandardKey.Redo)
+        self.lock_action = self._action(e, "&Lock trajectory", lambda on: self.session.set_locked(on), "Ctrl+L")
+        self.lock_action.setCheckable(True)
+        e.addSeparator()
+        for text, key, field, step in (("Lateral +0.5°", "Alt+Right", "lateral_deg", 0.5),
+                                       ("Lateral −0.5°", "Alt+Left", "lateral_deg", -0.5),
+                                       ("Inferior +0.5°", "Alt+Down", "inferior_deg", 0.5),
+                                       ("Inferior −0.5°", "Alt+Up", "inferior_deg", -0.5),
+                                       ("Deeper 0.5 mm", "Alt+PgDown", "depth_mm", 0.5),
+                                       ("Shallower 0.5 mm", "Alt+PgUp", "depth_mm", -0.5)):
+            self._action(e, text, lambda _=False, f_=field, s_=step: self.nudge(f_, s_), key)
+        v = bar.addMenu("&View")
+        for name, key in VIEW_KEYS.items():
+            self._action(v, f"{name.replace('-', ' ').capitalize()} view", lambda _=False, n=name: self.set_view(n), key)
+        self._action(v, "&Reset view", lambda: self.set_view("posterior"), "R")
+        h = bar.addMenu("&Help")
+        self._action(h, "&Conventions", self.show_conventions, QKeySequence.StandardKey.HelpContents)
+        self._action(h, "&About needlesim", self.show_about)
+
+    def _connect(self) -> None:
+        s = self.session
+        s.report_changed.connect(self._on_report_changed)
+        s.scene_changed.connect(self._show_scene)
+        s.error.connect(self.show_error)
+        s.history_changed.connect(self._on_history_changed)
+        s.locked_changed.connect(self._on_locked_changed)
+        s.saved_changed.connect(lambda: self._on_report_changed(s.report))
+        self.trajectory_panel.pickRequested.connect(self._arm_pick)
+        self.structure_panel.visibilityChanged.connect(self._set_visible)
+        self.structure_panel.opacityChanged.connect(self._set_opacity)
+        self.plotter.iren.add_observer("RightButtonPressEvent", self._on_right_click)
+        self._on_history_changed()
+
+    # -- model -> view ---------------------------------------------------------------------------
+    def _show_scene(self, scene: Scene) -> None:
+        self.view.set_scene(scene)
+        self.structure_panel.set_scene(scene, self.view.opacity)
+        self.plotter.remove_legend(render=False)
+        self.plotter.add_legend(labels=[[label, color] for label, color in legend_entries(scene)],
+                                bcolor="#262626", border=False, size=(0.19, 0.3), loc="upper right",
+                                background_opacity=0.78, face="rectangle")
+        self.setWindowTitle(f"needlesim {__version__} — {scene_label(self.session.scene_source)}")
+
+    def _on_report_changed(self, report) -> None:
+        self.view.show_report(report, compare=self.controller.compare_report())
+        self.plotter.render()
+        if report is not None:
+            ev = report.evaluation
+            self.status.setText(f"{report.verdict.value.upper()} · puncture {ev.skin_puncture[0]:.0f}, "
+                                f"{ev.skin_puncture[1]:.0f}, {ev.skin_puncture[2]:.0f} mm RAS · backend {ev.backend.value}")
+
+    def _on_history_changed(self) -> None:
+        self.undo_action.setEnabled(self.session.can_undo)
+        self.redo_action.setEnabled(self.session.can_redo)
+
+    def _on_locked_changed(self, locked: bool) -> None:
+        self.lock_action.setChecked(locked)
+        if locked:
+            self._arm_pick(False)
+
+    def _set_visible(self, name: str, visible: bool) -> None:
+        self.view.set_visible(name, visible)
+        self.plotter.render()
+
+    def _set_opacity(self, name: str, opacity: float) -> None:
+        self.view.set_opacity(name, opacity)
+        self.plotter.render()
+
+    def set_view(self, name: str) -> None:
+        self.view.view(name, self.session.report)
+        self.plotter.render()
+
+    def show_error(self, message: str) -> None:
+        """A message in the window (status bar and a non-blocking box); the state is kept."""
+        self.last_error = message
+        self.statusBar().showMessage(message, 10000)
+        self.notify(message)
+
+    def _message_box(self, message: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, "needlesim", message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    # -- editing ---------------------------------------------------------------------------------
+    def nudge(self, field: str, step: float) -> None:
+        if not self.session.locked:
+            self.session.update(**{field: getattr(self.session.trajectory, field) + step})
+
+    def _arm_pick(self, armed: bool) -> None:
+        self.pick_armed = bool(armed) and not self.session.locked
+        with_sig = self.trajectory_panel.pick
+        with_sig.blockSignals(True)
+        with_sig.setChecked(self.pick_armed)
+        with_sig.blockSignals(False)
+        if self.pick_armed:
+            self.statusBar().showMessage("Right-click on the bone or the skin to set the entry", 8000)
+
+    def _on_right_click(self, *_args) -> None:
+        if not self.pick_armed:
+            return
+        x, y = self.plotter.iren.get_event_position()
+        self.pick_display(x, y)
+
+    def pick_display(self, x: int, y: int) -> None:
+        """Pick under display position (x, y) (VTK pixels, origin bottom left)."""
+        import vtk
+
+        picker = vtk.vtkCellPicker()
+        picker.SetTolerance(0.0005)
+        name = None
+        if picker.Pick(x, y, 0, self.plotter.renderer):
+            actor = picker.GetActor()
+            name = next((n for n, a in self.view.actors.items() if a is actor), None)
+        self.handle_pick(np.array(picker.GetPickPosition()) if name else None, name)
+
+    def handle_pick(self, point: np.ndarray | None, structure: str | None) -> bool:
+        """Set the entry from a picked point: on bone it is the entry; on the skin it is
+        the puncture, and the entry is where the current aim from there meets bone."""
+        if self.session.locked:
+            self.show_error("The trajectory is locked: unlock it (Ctrl+L) to pick a new entry.")
+            return False
+        if point is None or structure is None:
+            self.show_error("The pick missed the model: right-click on the bone or the skin.")
+            return False
+        s = self.session.scene[structure]
+        side = "left" if point[0] < self._midline_x() else "right"
+        if not s.is_bone:
+            if s.role.value != "skin":
+                self.show_error(f"Picked the {structure}: pick the bone or the skin to set an entry.")
+                return False
+            point = self._bone_behind_skin(point, side)
+            if point is None:
+                self.show_error("No bone along the current aim from that skin point.")
+                return False
+        ok = self.session.update(entry=tuple(float(v) for v in point), side=side)
+        self._arm_pick(False)
+        return ok
+
+    def _midline_x(self) -> float:
+        lm = self.session.scene.landmarks
+        if "left-psis" in lm and "right-psis" in lm:
+            return float((lm["left-psis"][0] + lm["right-psis"][0]) / 2)
+        bone = [s for s in self.session.scene if s.is_bone]
+        return float(np.mean([s.vertices[:, 0].mean() for s in bone])) if bone else 0.0
+
+    def _bone_behind_skin(self, point: np.ndarray, side: str):
+        from dataclasses import replace
+
+        from ..core.engine import get_engine
+
+        t = replace(self.session.trajectory, side=side)
+        engine = get_engine(self.session.scene, backend=self.session.backend, needle_diameter_mm=t.needle_diameter_mm)
+        d = np.asarray(t.direction)
+        hits = engine.caster.all_hits(point[None], d[None], 200.0)
+        for g, depth, entering in zip(hits.geom, hits.t, hits.entering):
+            if entering and engine.structures[g].is_bone:
+                return point + depth * d
+        return None
+
+    # -- files -------------------------------------------------------------------------------------
+    def open_scene(self, path: str | Path) -> bool:
+        try:
+            scene = self.scene_loader(path)
+        except NeedlesimError as exc:
+            self.show_error(str(exc))
+            return False
+        self.session.set_scene(scene, str(path))
+        self._add_recent(str(path))
+        self.set_view("posterior")
+        return True
+
+    def open_builtin(self) -> None:
+        from ..core.builtin import builtin_scene_dir
+
+        try:
+            scene = self.scene_loader(builtin_scene_dir())
+        except NeedlesimError as exc:
+            self.show_error(str(exc))
+            return
+        self.session.set_scene(scene, "builtin")
+        self.set_view("posterior")
+
+    def open_scene_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open scene", "", "Scene manifest (*.toml)")
+        if path:
+            self.open_scene(path)
+
+    def open_meshes_dialog(self) -> None:
+        from ..core.meshio import SUPPORTED
+
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open meshes", "", "Meshes (" + " ".join(f"*{s}" for s in SUPPORTED) + ")")
+        if not paths:
+            return
+        dialog = MeshRolesDialog(paths, self)
+        if dialog.exec():
+            try:
+                scene = dialog.build_scene()
+            except NeedlesimError as exc:
+                self.show_error(str(exc))
+                return
+            self.session.set_scene(scene, "meshes:" + ";".join(paths))
+            self.set_view("posterior")
+
+    def open_session(self, path: str | Path) -> bool:
+        """Load a session; on any error show it and keep the current state."""
+        from ..core.builtin import builtin_scene_dir
+
+        try:
+            data = read_session(path)
+            source = data.scene
+            scene = self.session.scene if source == self.session.scene_source else \
+                self.scene_loader(builtin_scene_dir() if source == "builtin" else source)
+            if isinstance(data.trajectory.entry, str):
+                scene.landmark(data.trajectory.entry)
+        except NeedlesimError as exc:
+            self.show_error(str(exc))
+            return False
+        if scene is not self.session.scene:
+            self.session.set_scene(scene, source)
+        self.session.saved = dict(data.saved)
+        self.session.compare = data.compare if data.compare in data.saved else None
+        self.session.set_settings(envelope=data.envelope, margin_mm=data.margin_mm, backend=data.backend)
+        self.session.set_trajectory(data.trajectory)
+        self.session.saved_changed.emit()
+        if data.camera:
+            self.view.set_camera_state(data.camera)
+            self.plotter.render()
+        self._add_recent(str(path))
+        return True
+
+    def save_session(self, path: str | Path) -> bool:
+        self.session.camera = self.view.camera_state()
+        try:
+            save_session(path, self.session)
+        except NeedlesimError as exc:
+            self.show_error(str(exc))
+            return False
+        self._add_recent(str(path))
+        return True
+
+    def open_session_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "needlesim session (*.json)")
+        if path:
+            self.open_session(path)
+
+    def save_session_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.json", "needlesim session (*.json)")
+        if path:
+            self.save_session(path)
+
+    def export_screenshot(self, path: str | Path) -> bool:
+        try:
+            self.plotter.screenshot(str(path))
+        except (OSError, ValueError, RuntimeError) as exc:
+            self.show_error(f"{path}: cannot save the screenshot ({exc})")
+            return False
+        return True
+
+    def export_screenshot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export screenshot", "needlesim.png", "PNG image (*.png)")
+        if path:
+            self.export_screenshot(path)
+
+    def export_markups(self, path: str | Path) -> bool:
+        report = self.session.report
+        if report is None:
+            return False
+        ev = report.evaluation
+        try:
+            markups.write_line(path, np.array(ev.skin_puncture), np.array(ev.tip), name="needlesim needle")
+        except OSError as exc:
+            self.show_error(f"{path}: cannot be written ({exc.strerror or exc})")
+            return False
+        return True
+
+    def export_markups_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export trajectory", "needle.mrk.json", "Slicer markups (*.mrk.json)")
+        if path:
+            self.export_markups(path)
+
+    # -- settings --------------------------------------------------------------------------------
+    def _add_recent(self, path: str) -> None:
+        recent = [p for p in self.settings.value("recent", [], type=list) if p != path]
+        self.settings.setValue("recent", ([path] + recent)[:MAX_RECENT])
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.settings.value("recent", [], type=list):
+            action = self.recent_menu.addAction(p)
+            action.triggered.connect(lambda _=False, p=p: self.open_session(p) if p.endswith(".json") else self.open_scene(p))
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1500, 920)
+        state = self.settings.value("window_state")
+        if state is not None:
+            self.restoreState(state)
+        self._fill_recent()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        self.plotter.close()  # pyvistaqt crashes at exit otherwise
+        super().closeEvent(event)
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About needlesim", ABOUT_HTML.format(version=__version__))
+
+    def show_conventions(self) -> None:
+        from .trajectory_panel import CONVENTION
+
+        QMessageBox.information(self, "Conventions", CONVENTION + "<br><br>Patient frame RAS (3D Slicer): +x patient's "
+                                "right, +y anterior, +z superior. The patient lies prone; the needle advances "
+                                "anteriorly. See docs/conventions.md for the figure.")
+
+

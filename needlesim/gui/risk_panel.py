@@ -1,0 +1,128 @@
+"""The risk panel: verdict banner with reasons, envelope rules, clearances, tissue path."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from ..core.risk import RiskReport
+from ..session import Session
+from ..viz.colors import TISSUE_COLORS, VERDICT_COLORS
+
+
+class PathStrip(QWidget):
+    """The needle's path as a coloured strip from skin (left) to tip (right)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.segments: list = []
+        self.depth = 1.0
+        self.setMinimumHeight(34)
+        self.setToolTip("Tissue along the needle, from the skin puncture (left) to the tip (right)")
+
+    def set_path(self, segments, depth_mm: float) -> None:
+        self.segments, self.depth = list(segments), max(depth_mm, 1e-6)
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        p = QPainter(self)
+        w, h = self.width() - 2, self.height() - 16
+        for seg in self.segments:
+            x0 = 1 + seg.start_mm / self.depth * w
+            x1 = 1 + seg.end_mm / self.depth * w
+            p.fillRect(QRectF(x0, 1, max(x1 - x0, 1), h), QColor(TISSUE_COLORS[seg.tissue]))
+        p.setPen(QColor("#555"))
+        p.drawRect(QRectF(1, 1, w, h))
+        p.drawText(QRectF(1, h + 2, w, 14), Qt.AlignmentFlag.AlignLeft, "skin 0 mm")
+        p.drawText(QRectF(1, h + 2, w, 14), Qt.AlignmentFlag.AlignRight, f"tip {self.depth:.1f} mm")
+        p.end()
+
+
+class RiskPanel(QWidget):
+    """Follows ``session.report_changed``; never computes anything itself."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.banner = QLabel("—")
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.banner.setMinimumHeight(44)
+        self.reasons = QLabel()
+        self.reasons.setWordWrap(True)
+        self.tip = QLabel()
+        self.tip.setStyleSheet("font-weight: bold;")
+        self.reasons.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.envelope = QLabel()
+        self.envelope.setWordWrap(True)
+        self.clearances = QTableWidget(0, 2)
+        self.clearances.setHorizontalHeaderLabels(["critical structure", "clearance (mm)"])
+        self.clearances.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.clearances.verticalHeader().setVisible(False)
+        self.clearances.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.clearances.setToolTip("Gap between the needle's outer surface (skin to tip) and each critical structure")
+        self.strip = PathStrip()
+        self.path = QLabel()
+        self.path.setWordWrap(True)
+        self.path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.reasons)
+        layout.addWidget(self.tip)
+        env = QGroupBox("Envelope")
+        QVBoxLayout(env).addWidget(self.envelope)
+        layout.addWidget(env)
+        path = QGroupBox("Tissue path")
+        pl = QVBoxLayout(path)
+        pl.addWidget(self.strip)
+        pl.addWidget(self.path)
+        layout.addWidget(path)
+        clear = QGroupBox("Clearances")
+        QVBoxLayout(clear).addWidget(self.clearances)
+        layout.addWidget(clear, 1)
+        session.report_changed.connect(self._on_report_changed)
+        self._on_report_changed(session.report)
+
+    def _on_report_changed(self, report: RiskReport | None) -> None:
+        if report is None:
+            self.banner.setText("no evaluation yet")
+            self.banner.setStyleSheet("background: #eee; font-size: 18px; font-weight: bold;")
+            return
+        v = report.verdict.value
+        self.banner.setText(v.upper())
+        self.banner.setStyleSheet(f"background: {VERDICT_COLORS[v]}; color: white; font-size: 20px; "
+                                  "font-weight: bold; border-radius: 4px;")
+        ev = report.evaluation
+        tip = ev.tip_tissue
+        where = "tip in " + (tip.tissue.value + (f" ({tip.structure})" if tip.structure else "") if tip else "—")
+        self.reasons.setText("<br>".join(f"• {r.text}" for r in report.reasons) or
+                             f"No critical structure within {report.margin_mm:g} mm, inside the envelope, no breach.")
+        self.tip.setText(where)
+        env = report.envelope
+        rules = "<br>".join(("✔ " if c.inside else "✘ ") + c.describe() for c in report.envelope_checks)
+        self.envelope.setText(f"<b>{env.title}</b><br>{rules}")
+        self.envelope.setToolTip(env.citation + ("\n" + env.tolerance_note if env.tolerance_note else ""))
+        self._fill_clearances(report)
+        self.strip.set_path(ev.path, ev.depth_mm)
+        lines = [s.describe() for s in ev.path] + [f"<b>breach</b>: {b.describe()}" for b in ev.breaches]
+        self.path.setText("<br>".join(lines))
+
+    def _fill_clearances(self, report: RiskReport) -> None:
+        contacts = sorted(report.evaluation.contacts, key=lambda c: c.clearance_mm)
+        self.clearances.setRowCount(len(contacts))
+        for row, c in enumerate(contacts):
+            name = QTableWidgetItem(c.structure)
+            value = QTableWidgetItem("contact" if c.touches else f"{c.clearance_mm:.1f}")
+            value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if c.touches:
+                color = QColor(VERDICT_COLORS["danger"])
+            elif c.clearance_mm < report.margin_mm:
+                color = QColor(VERDICT_COLORS["caution"])
+            else:
+                color = None
+            if color is not None:
+                for item in (name, value):
+                    item.setForeground(color)
+            self.clearances.setItem(row, 0, name)
+            self.clearances.setItem(row, 1, value)

@@ -1,0 +1,213 @@
+"""The application state, free of Qt: one :class:`Session` holds the scene, the trajectory,
+the settings and the last report. Widgets write to it and listen to its signals; they
+never call each other (napari's model/view split). A :class:`Controller` re-evaluates
+whenever something that changes the answer changes.
+
+Signals (psygnal) carry the new value: ``scene_changed(Scene)``,
+``trajectory_changed(Trajectory)``, ``settings_changed()``, ``report_changed(RiskReport)``,
+``saved_changed()``, ``locked_changed(bool)``, ``history_changed()``, ``error(str)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from psygnal import Signal
+
+from .core.api import check
+from .core.envelope import DEFAULT_ENVELOPE, load_envelope
+from .core.errors import NeedlesimError, TrajectoryError
+from .core.raycast import Backend
+from .core.risk import RiskReport
+from .core.scene import Scene
+from .core.tolerances import DEFAULT_MARGIN_MM
+from .core.trajectory import Trajectory
+
+#: The aim a new session starts from: the centre of the documented envelope (Nam 2019).
+DEFAULT_AIM = {"lateral_deg": 30.0, "inferior_deg": 22.5, "depth_mm": 60.0}
+#: Landmarks tried, in order, as the default entry of a new scene.
+DEFAULT_ENTRIES = ("left-entry", "left-psis", "right-entry", "right-psis")
+#: Undo steps kept.
+HISTORY_LIMIT = 200
+
+
+def default_trajectory(scene: Scene) -> Trajectory:
+    """The envelope's centre from the scene's left harvest entry (or PSIS)."""
+    for name in DEFAULT_ENTRIES:
+        if name in scene.landmarks:
+            return Trajectory(name, **DEFAULT_AIM)
+    lo, hi = scene.bounds
+    centre = (lo + hi) / 2
+    return Trajectory((float(lo[0] + 0.25 * (hi[0] - lo[0])), float(lo[1]), float(centre[2])), side="left",
+                      **DEFAULT_AIM)
+
+
+class Session:
+    """Everything the user is looking at and working on."""
+
+    scene_changed = Signal(object)
+    trajectory_changed = Signal(object)
+    settings_changed = Signal()
+    report_changed = Signal(object)
+    saved_changed = Signal()
+    locked_changed = Signal(bool)
+    history_changed = Signal()
+    error = Signal(str)
+
+    def __init__(self, scene: Scene, *, scene_source: str = "builtin", trajectory: Trajectory | None = None) -> None:
+        self.scene = scene
+        self.scene_source = scene_source
+        self.trajectory = trajectory or default_trajectory(scene)
+        self.envelope = load_envelope(DEFAULT_ENVELOPE)
+        self.margin_mm = DEFAULT_MARGIN_MM
+        self.backend = Backend.EMBREE
+        self.report: RiskReport | None = None
+        self.locked = False
+        self.saved: dict[str, Trajectory] = {}
+        self.compare: str | None = None
+        self.camera: dict[str, Any] | None = None
+        self._undo: list[Trajectory] = []
+        self._redo: list[Trajectory] = []
+
+    # -- the trajectory -----------------------------------------------------------------
+    def set_trajectory(self, trajectory: Trajectory, *, record: bool = True) -> None:
+        if trajectory == self.trajectory:
+            return
+        if record:
+            self._undo.append(self.trajectory)
+            del self._undo[:-HISTORY_LIMIT]
+            self._redo.clear()
+        self.trajectory = trajectory
+        self.trajectory_changed.emit(trajectory)
+        self.history_changed.emit()
+
+    def update(self, **fields: Any) -> bool:
+        """Change some fields of the trajectory (``lateral_deg=31``). Bad values keep the
+        old trajectory and emit :attr:`error`; returns whether it changed."""
+        try:
+            new = dataclasses.replace(self.trajectory, **fields)
+            if "entry" in fields and "side" not in fields and isinstance(fields["entry"], str):
+                new = dataclasses.replace(new, side=None)
+            if isinstance(new.entry, str):
+                self.scene.landmark(new.entry)
+        except (NeedlesimError, TypeError, ValueError) as exc:
+            self.error.emit(str(exc))
+            return False
+        self.set_trajectory(new)
+        return True
+
+    def undo(self) -> None:
+        if self._undo:
+            self._redo.append(self.trajectory)
+            self.set_trajectory(self._undo.pop(), record=False)
+
+    def redo(self) -> None:
+        if self._redo:
+            self._undo.append(self.trajectory)
+            self.set_trajectory(self._redo.pop(), record=False)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def set_locked(self, locked: bool) -> None:
+        if locked != self.locked:
+            self.locked = bool(locked)
+            self.locked_changed.emit(self.locked)
+
+    # -- settings and scene -----------------------------------------------------------------
+    def set_settings(self, *, envelope: str | None = None, margin_mm: float | None = None,
+                     backend: str | None = None) -> bool:
+        try:
+            env = load_envelope(envelope) if envelope is not None else self.envelope
+            margin = self.margin_mm if margin_mm is None else float(margin_mm)
+            if not 0 <= margin <= 50:
+                raise TrajectoryError(f"margin {margin:g} mm is out of range: it must be 0-50 mm")
+            be = self.backend if backend is None else Backend(backend)
+        except (NeedlesimError, ValueError) as exc:
+            self.error.emit(str(exc))
+            return False
+        self.envelope, self.margin_mm, self.backend = env, margin, be
+        self.settings_changed.emit()
+        return True
+
+    def set_scene(self, scene: Scene, source: str) -> None:
+        """Show another scene; keep the aim when its entry exists there too."""
+        self.scene, self.scene_source = scene, source
+        keep = not isinstance(self.trajectory.entry, str) or self.trajectory.entry in scene.landmarks
+        self._undo.clear()
+        self._redo.clear()
+        self.scene_changed.emit(scene)
+        self.set_trajectory(self.trajectory if keep else default_trajectory(scene), record=False)
+        self.trajectory_changed.emit(self.trajectory)
+
+    def set_report(self, report: RiskReport | None) -> None:
+        self.report = report
+        self.report_changed.emit(report)
+
+    # -- named trajectories ---------------------------------------------------------------
+    def save_current(self, name: str) -> None:
+        name = name.strip()
+        if not name:
+            self.error.emit("a saved trajectory needs a name")
+            return
+        self.saved[name] = self.trajectory
+        self.saved_changed.emit()
+
+    def remove_saved(self, name: str) -> None:
+        if self.saved.pop(name, None) is not None:
+            if self.compare == name:
+                self.compare = None
+            self.saved_changed.emit()
+
+    def set_compare(self, name: str | None) -> None:
+        self.compare = name if name in self.saved else None
+        self.saved_changed.emit()
+
+    def restore(self, name: str) -> None:
+        if name in self.saved:
+            self.set_trajectory(self.saved[name])
+
+
+class Controller:
+    """Re-evaluates the trajectory whenever the scene, the aim or a setting changes.
+
+    An evaluation takes a few milliseconds, so it runs synchronously; an error in it is
+    reported through ``session.error`` and the last good report is kept."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        for sig in (session.trajectory_changed, session.scene_changed):
+            sig.connect(self._refresh)
+        session.settings_changed.connect(self._refresh)
+
+    def _refresh(self, *_: object) -> None:
+        s = self.session
+        try:
+            report = check(s.scene, s.trajectory, envelope=s.envelope, margin_mm=s.margin_mm, backend=s.backend)
+        except NeedlesimError as exc:
+            s.error.emit(str(exc))
+            return
+        s.set_report(report)
+
+    def refresh(self) -> None:
+        self._refresh()
+
+    def compare_report(self) -> RiskReport | None:
+        s = self.session
+        if s.compare is None:
+            return None
+        try:
+            return check(s.scene, s.saved[s.compare], envelope=s.envelope, margin_mm=s.margin_mm, backend=s.backend)
+        except NeedlesimError:
+            return None
+
+
+def scene_label(source: str) -> str:
+    return "built-in scene" if source == "builtin" else Path(source).name

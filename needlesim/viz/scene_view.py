@@ -1,0 +1,206 @@
+"""Turns a scene and a risk report into pyvista actors: one adapter object owns every
+actor (napari's ``VispyBaseLayer`` pattern). No Qt here: it drives any
+:class:`pyvista.Plotter`, on screen or off (tests, screenshots).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyvista as pv
+
+from ..core.results import Tissue
+from ..core.risk import RiskReport
+from ..core.scene import Scene
+from .colors import (COMPARE_COLOR, HIGHLIGHT_COLOR, ROLE_OPACITY, TISSUE_COLORS, group_of,
+                     structure_color)
+
+#: Standard views: camera direction (from the focal point toward the camera) and view-up.
+VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    "posterior": ((0.0, -1.0, 0.0), (0.0, 0.0, 1.0)),   # the operator over the prone patient
+    "lateral-left": ((-1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
+    "lateral-right": ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
+    "axial": ((0.0, 0.0, -1.0), (0.0, 1.0, 0.0)),      # from the feet, anterior up (radiological)
+    "oblique": ((-0.6, -0.7, 0.4), (0.0, 0.0, 1.0)),
+}
+
+
+def _polydata(structure) -> pv.PolyData:
+    faces = np.hstack([np.full((len(structure.faces), 1), 3), structure.faces]).ravel()
+    return pv.PolyData(np.asarray(structure.vertices), faces)
+
+
+class SceneView:
+    """Actors for one scene on one plotter; updated from reports, never recomputing them."""
+
+    def __init__(self, plotter: pv.Plotter) -> None:
+        self.plotter = plotter
+        self.scene: Scene | None = None
+        self.actors: dict[str, object] = {}
+        self.base_color: dict[str, str] = {}
+        self.opacity: dict[str, float] = {}
+        self.visible: dict[str, bool] = {}
+        self._needle_actors: list[object] = []
+        self._needle: dict[str, pv.PolyData] = {}
+        self._highlighted: set[str] = set()
+
+    # -- the scene ---------------------------------------------------------------------
+    def set_scene(self, scene: Scene) -> None:
+        for actor in list(self.actors.values()) + self._needle_actors:
+            self.plotter.remove_actor(actor, render=False)
+        self.actors.clear()
+        self._needle_actors.clear()
+        self._needle.clear()
+        self._highlighted.clear()
+        self.scene = scene
+        for s in scene:
+            color = structure_color(s)
+            opacity = ROLE_OPACITY[s.role]
+            actor = self.plotter.add_mesh(_polydata(s), color=color, opacity=opacity, smooth_shading=True,
+                                          name=f"structure:{s.name}", render=False,
+                                          specular=0.2 if s.is_bone else 0.4)
+            self.actors[s.name] = actor
+            self.base_color[s.name], self.opacity[s.name], self.visible[s.name] = color, opacity, True
+
+    def set_visible(self, name: str, visible: bool) -> None:
+        self.visible[name] = bool(visible)
+        self.actors[name].SetVisibility(bool(visible))
+
+    def set_opacity(self, name: str, opacity: float) -> None:
+        self.opacity[name] = float(opacity)
+        self.actors[name].GetProperty().SetOpacity(float(opacity))
+
+    def names_in_group(self, group: str) -> list[str]:
+        return [s.name for s in self.scene if group_of(s) == group] if self.scene else []
+
+    # -- the needle ------------------------------------------------------------------------
+    def show_report(self, report: RiskReport | None, *, compare: RiskReport | None = None) -> None:
+        """Draw the needle of ``report`` at its real diameter, its path coloured by tissue,
+        its crossings and entry; highlight the critical structures within the margin. The
+        actors are made once and their data replaced in place (no actor churn per frame)."""
+        if not self._needle:
+            self._make_needle_actors()
+        self._needle["current"].copy_from(needle_mesh(report) if report is not None else pv.PolyData())
+        self._needle["compare"].copy_from(needle_mesh(compare, color=COMPARE_COLOR) if compare is not None
+                                          else pv.PolyData())
+        markers = pv.PolyData()
+        if report is not None:
+            ev = report.evaluation
+            pts = [h.point for h in ev.hits if 0 <= h.depth_mm <= ev.depth_mm]
+            markers = pv.PolyData(np.array(pts)) if pts else pv.PolyData()
+            self._needle["entry"].copy_from(pv.PolyData(np.array([ev.entry_point])))
+            self._needle["tip"].copy_from(pv.PolyData(np.array([ev.tip])))
+        self._needle["hits"].copy_from(markers)
+        near = set() if report is None else \
+            {c.structure for c in report.evaluation.contacts if c.clearance_mm < report.margin_mm}
+        self._highlight(near)
+
+    def _make_needle_actors(self) -> None:
+        for key in ("current", "compare"):
+            mesh = pv.Cylinder(radius=1e-6, height=1e-6, resolution=3)  # replaced on every update
+            mesh.cell_data["RGB"] = np.zeros((mesh.n_cells, 3), dtype=np.uint8)
+            self._needle[key] = mesh
+            self._needle_actors.append(self.plotter.add_mesh(
+                mesh, scalars="RGB", rgb=True, render=False, pickable=False, name=f"needle:{key}",
+                opacity=0.55 if key == "compare" else 1.0, smooth_shading=True))
+        for key, color, size in (("hits", "#00e5ff", 11), ("entry", "#3949ab", 14), ("tip", "#151515", 12)):
+            mesh = pv.PolyData(np.zeros((1, 3)))  # replaced on every update
+            self._needle[key] = mesh
+            self._needle_actors.append(self.plotter.add_mesh(mesh, color=color, point_size=size,
+                                                             render_points_as_spheres=True, render=False,
+                                                             pickable=False, name=f"needle:{key}"))
+
+    def _highlight(self, names: set[str]) -> None:
+        for name in self._highlighted - names:
+            if name in self.actors:
+                prop = self.actors[name].GetProperty()
+                prop.SetColor(pv.Color(self.base_color[name]).float_rgb)
+                prop.SetOpacity(self.opacity[name])
+        for name in names:
+            if name in self.actors:
+                prop = self.actors[name].GetProperty()
+                prop.SetColor(pv.Color(HIGHLIGHT_COLOR).float_rgb)
+                prop.SetOpacity(1.0)
+        self._highlighted = set(names)
+
+    @property
+    def highlighted(self) -> set[str]:
+        return set(self._highlighted)
+
+    # -- the camera --------------------------------------------------------------------------
+    def view(self, name: str, report: RiskReport | None = None) -> None:
+        """One of :data:`VIEWS`, or ``"needle"`` to look down the needle from behind the skin."""
+        if self.scene is None:
+            return
+        lo, hi = self.scene.bounds
+        bone = [s for s in self.scene if s.is_bone] or list(self.scene)
+        blo = np.min([s.vertices.min(0) for s in bone], axis=0)
+        bhi = np.max([s.vertices.max(0) for s in bone], axis=0)
+        focus = (blo + bhi) / 2
+        dist = float(np.linalg.norm(bhi - blo)) * 1.6
+        if name == "needle" and report is not None:
+            ev = report.evaluation
+            d = np.array(ev.trajectory.direction)
+            up = np.array([0.0, 0.0, 1.0]) if abs(d[2]) < 0.9 else np.array([0.0, 1.0, 0.0])
+            cam = self.plotter.camera
+            cam.position = tuple(np.array(ev.skin_puncture) - d * 250)
+            cam.focal_point = tuple(np.array(ev.tip))
+            cam.up = tuple(up)
+            return
+        direction, up = VIEWS.get(name, VIEWS["posterior"])
+        cam = self.plotter.camera
+        cam.focal_point = tuple(focus)
+        cam.position = tuple(focus + np.array(direction) * dist)
+        cam.up = up
+        self.plotter.reset_camera_clipping_range()
+
+    def camera_state(self) -> dict:
+        cam = self.plotter.camera
+        return {"position": list(map(float, cam.position)), "focal_point": list(map(float, cam.focal_point)),
+                "view_up": list(map(float, cam.up))}
+
+    def set_camera_state(self, state: dict) -> None:
+        cam = self.plotter.camera
+        cam.position, cam.focal_point, cam.up = state["position"], state["focal_point"], state["view_up"]
+        self.plotter.reset_camera_clipping_range()
+
+
+def add_orientation_marker(plotter: pv.Plotter) -> None:
+    """Patient-direction axes in a corner: R(ight), A(nterior), S(uperior)."""
+    plotter.add_axes(xlabel="R", ylabel="A", zlabel="S", line_width=3, labels_off=False)
+
+
+def legend_entries(scene: Scene) -> list[tuple[str, str]]:
+    """(label, colour) per role present, plus the needle's tissue colours."""
+    seen: dict[str, str] = {}
+    for s in scene:
+        label = {"cortical_bone": "bone", "nerve_root": "sacral root", "dura": "dura / sleeve"}.get(s.role.value, s.role.value)
+        if s.role.value == "vessel" and "vein" in s.name.lower():
+            label = "vein"
+        seen.setdefault(label, structure_color(s))
+    for t in (Tissue.SOFT_TISSUE, Tissue.CORTEX, Tissue.MARROW):
+        seen.setdefault(f"needle in {t.value}", TISSUE_COLORS[t])
+    return list(seen.items())
+
+
+
+
+def needle_mesh(report: RiskReport, *, color: str | None = None, resolution: int = 20) -> pv.PolyData:
+    """The needle from skin puncture to tip at its real diameter, one cylinder per tissue
+    stretch, with per-cell ``RGB`` colours (the tissue's, or ``color``)."""
+    ev = report.evaluation
+    p0, d = np.array(ev.skin_puncture), np.array(ev.trajectory.direction)
+    r = ev.trajectory.radius_mm
+    parts = []
+    for seg in ev.path:
+        if seg.length_mm <= 1e-6:
+            continue
+        a, b = p0 + seg.start_mm * d, p0 + seg.end_mm * d
+        cyl = pv.Cylinder(center=(a + b) / 2, direction=d, radius=r, height=seg.length_mm, resolution=resolution)
+        rgb = np.array(pv.Color(color or TISSUE_COLORS[seg.tissue]).int_rgb, dtype=np.uint8)
+        cyl.cell_data["RGB"] = np.tile(rgb, (cyl.n_cells, 1))
+        parts.append(cyl)
+    if not parts:
+        return pv.PolyData()
+    mesh = parts[0] if len(parts) == 1 else parts[0].merge(parts[1:])
+    mesh.set_active_scalars("RGB", preference="cell")
+    return mesh

@@ -1,0 +1,55 @@
+"""GUI fixtures: a main window on a small analytic scene, isolated settings, and a check
+that no window or plotter outlives its test (pyvistaqt's ``check_gc``, MNE's
+``qt_windows_closed``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+    pytest.skip("GUI tests need a display: install Xvfb (apt install xvfb) so pytest-xvfb can start one",
+                allow_module_level=True)
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture()
+def settings(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture()
+def make_window(qtbot, settings, analytic_scene):
+    """Build main windows; every one is closed and checked for leaks afterwards."""
+    import pyvista.plotting.plotter as pv_plotter
+    from PySide6.QtWidgets import QApplication
+
+    from needlesim.gui.main_window import MainWindow
+    from needlesim.session import Session
+
+    made = []
+
+    def make(scene=None, **kwargs):
+        errors: list[str] = []
+        w = MainWindow(Session(scene or analytic_scene, scene_source="analytic"), settings=settings,
+                       notify=errors.append, **kwargs)
+        w.errors = errors
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitExposed(w)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()
+    QApplication.processEvents()
+    visible = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+    assert not visible, f"windows left open: {visible}"
+    alive = [p for p in pv_plotter._ALL_PLOTTERS.values() if not getattr(p, "_closed", True)]
+    assert not alive, f"plotters left open: {alive}"
