@@ -11,18 +11,23 @@ import pytest
 from needlesim.cli import main
 
 
+def write_manifest(scene, folder):
+    """Write ``scene`` as a manifest folder (PLY meshes, inline landmarks)."""
+    lines = ['[scene]\nname = "analytic"\n\n[scene.landmark_points]']
+    lines += [f"{k} = {list(map(float, v))}" for k, v in scene.landmarks.items()]
+    for s in scene:
+        fname = s.name.replace(" ", "_") + ".ply"
+        s.mesh.export(folder / fname)
+        lines.append(f'\n[[structure]]\nname = "{s.name}"\nrole = "{s.role.value}"\nside = "{s.side.value}"\n'
+                     f'mesh = "{fname}"\ncortical_thickness_mm = {s.cortical_thickness_mm}')
+    (folder / "scene.toml").write_text("\n".join(lines))
+    return folder
+
+
 @pytest.fixture()
 def scene_dir(tmp_path, analytic_scene):
     """The analytic scene written as a manifest folder."""
-    lines = ['[scene]\nname = "analytic"\n\n[scene.landmark_points]']
-    lines += [f"{k} = {list(map(float, v))}" for k, v in analytic_scene.landmarks.items()]
-    for s in analytic_scene:
-        fname = s.name.replace(" ", "_") + ".ply"
-        s.mesh.export(tmp_path / fname)
-        lines.append(f'\n[[structure]]\nname = "{s.name}"\nrole = "{s.role.value}"\nside = "{s.side.value}"\n'
-                     f'mesh = "{fname}"\ncortical_thickness_mm = {s.cortical_thickness_mm}')
-    (tmp_path / "scene.toml").write_text("\n".join(lines))
-    return tmp_path
+    return write_manifest(analytic_scene, tmp_path)
 
 
 def run(capsys, *argv):

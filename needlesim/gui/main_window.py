@@ -23,6 +23,7 @@ from .dialogs import ABOUT_HTML, MeshRolesDialog
 from .risk_panel import RiskPanel
 from .structure_panel import StructurePanel
 from .trajectory_panel import TrajectoryPanel
+from .worker import submit
 
 ORG, APP = "needlesim", "needlesim"
 MAX_RECENT = 8
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
         self.pick_armed = False
+        self._jobs: set = set()
         self._connect()
         self._show_scene(session.scene)
         self.controller.refresh()
@@ -283,17 +285,46 @@ class MainWindow(QMainWindow):
         from ..core.builtin import builtin_scene_dir
 
         try:
-            scene = self.scene_loader(builtin_scene_dir())
+            folder = builtin_scene_dir()
         except NeedlesimError as exc:
             self.show_error(str(exc))
             return
-        self.session.set_scene(scene, "builtin")
-        self.set_view("posterior")
+        self.open_scene_async(folder, source="builtin")
+
+    def open_scene_async(self, path: str | Path, source: str | None = None):
+        """Read a scene and build its ray-casting structures off the GUI thread; the
+        window stays responsive and shows the scene when it is ready."""
+        from ..core.engine import get_engine
+
+        session = self.session
+
+        def load():
+            scene = self.scene_loader(path)
+            get_engine(scene, backend=session.backend, needle_diameter_mm=session.trajectory.needle_diameter_mm,
+                       margin_mm=session.margin_mm)  # warm the cache, off the GUI thread
+            return scene
+
+        def done(scene) -> None:
+            self._jobs.discard(job)
+            self.statusBar().clearMessage()
+            self.session.set_scene(scene, source or str(path))
+            if source is None:
+                self._add_recent(str(path))
+            self.set_view("posterior")
+
+        def failed(message: str) -> None:
+            self._jobs.discard(job)
+            self.show_error(message)
+
+        self.statusBar().showMessage(f"Loading {Path(path).name}…")
+        job = submit(load, done, failed)
+        self._jobs.add(job)
+        return job
 
     def open_scene_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open scene", "", "Scene manifest (*.toml)")
         if path:
-            self.open_scene(path)
+            self.open_scene_async(path)
 
     def open_meshes_dialog(self) -> None:
         from ..core.meshio import SUPPORTED

@@ -9,11 +9,13 @@ import sys
 
 import pytest
 
-if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-    pytest.skip("GUI tests need a display: install Xvfb (apt install xvfb) so pytest-xvfb can start one",
-                allow_module_level=True)
-
 pytest.importorskip("pytestqt")
+
+
+@pytest.fixture(autouse=True)
+def _display():
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        pytest.skip("GUI tests need a display: install Xvfb (apt install xvfb) so pytest-xvfb can start one")
 
 
 @pytest.fixture()

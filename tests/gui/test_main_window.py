@@ -214,3 +214,20 @@ def test_rendered_pixels(make_window):
     w.plotter.render()
     img2 = w.plotter.screenshot(return_img=True)
     assert np.abs(img2[probe].astype(int) - img2[probe[0], 2].astype(int)).sum() < 30  # background only
+
+
+def test_scene_loads_off_the_gui_thread(make_window, tmp_path, qtbot, analytic_scene):
+    from tests.test_cli import write_manifest
+
+    w = make_window()
+    folder = write_manifest(analytic_scene, tmp_path)
+    job = w.open_scene_async(folder / "scene.toml")
+    with qtbot.waitSignal(job.signals.done, timeout=20000):
+        pass
+    qtbot.waitUntil(lambda: w.session.scene_source.endswith("scene.toml"), timeout=5000)
+    assert w.session.scene.names == analytic_scene.names
+    assert w.session.report is not None
+    bad = w.open_scene_async(tmp_path / "nope.toml")
+    with qtbot.waitSignal(bad.signals.failed, timeout=20000):
+        pass
+    qtbot.waitUntil(lambda: bool(w.errors) and "no such scene manifest" in w.errors[-1], timeout=5000)
