@@ -41,7 +41,9 @@ class MainWindow(QMainWindow):
         self.scene_loader = scene_loader
         self.controller = Controller(session)
         self.setWindowTitle(f"needlesim {__version__}")
-        self.plotter = QtInteractor(self, auto_update=False)
+        # MSAA is costly under software OpenGL (Xvfb, remote desktops); FXAA smooths edges cheaply
+        self.plotter = QtInteractor(self, auto_update=False, multi_samples=1)
+        self.plotter.enable_anti_aliasing("fxaa")
         self.plotter.set_background("#f7f7f5", top="#dfe6ee")
         self.setCentralWidget(self.plotter.interactor)
         self.view = SceneView(self.plotter)
@@ -60,7 +62,7 @@ class MainWindow(QMainWindow):
         self.controller.refresh()
         self.view.view("posterior")
         self._restore_settings()
-        self.plotter.render()
+        self.request_render()
 
     # -- layout ------------------------------------------------------------------------------
     def _docks(self) -> None:
@@ -155,7 +157,7 @@ class MainWindow(QMainWindow):
 
     def _on_report_changed(self, report) -> None:
         self.view.show_report(report, compare=self.controller.compare_report())
-        self.plotter.render()
+        self.request_render()
         if report is not None:
             ev = report.evaluation
             self.status.setText(f"{report.verdict.value.upper()} · puncture {ev.skin_puncture[0]:.0f}, "
@@ -172,15 +174,20 @@ class MainWindow(QMainWindow):
 
     def _set_visible(self, name: str, visible: bool) -> None:
         self.view.set_visible(name, visible)
-        self.plotter.render()
+        self.request_render()
 
     def _set_opacity(self, name: str, opacity: float) -> None:
         self.view.set_opacity(name, opacity)
-        self.plotter.render()
+        self.request_render()
+
+    def request_render(self) -> None:
+        """Ask Qt to repaint the 3D view: several changes in one event-loop pass (a slider
+        dragged fast, a panel update) cost one frame, not one each."""
+        self.plotter.interactor.update()
 
     def set_view(self, name: str) -> None:
         self.view.view(name, self.session.report)
-        self.plotter.render()
+        self.request_render()
 
     def show_error(self, message: str) -> None:
         """A message in the window (status bar and a non-blocking box); the state is kept."""
@@ -365,7 +372,7 @@ class MainWindow(QMainWindow):
         self.session.saved_changed.emit()
         if data.camera:
             self.view.set_camera_state(data.camera)
-            self.plotter.render()
+            self.request_render()
         self._add_recent(str(path))
         return True
 
