@@ -94,7 +94,7 @@ class ClearanceIndex:
         dist, on_seg, on_mesh = np.full(k, np.inf), np.zeros((k, 3)), np.zeros((k, 3))
         if not len(self.triangles):
             return dist, on_seg, on_mesh
-        upper = np.minimum.reduceat(_point_segment_distance(self.cl_rep, p, q), self.geom_cl_start)
+        upper = np.full(k, np.inf)
         # supporting-plane bound of the convex distance-to-segment over each cluster's box
         w = _point_segment_offset(self.cl_center, p, q)
         f = np.sqrt(np.einsum("ij,ij->i", w, w))

@@ -1,0 +1,335 @@
+"""Sacral foramina and the sacral canal, found as holes and tunnels in a closed sacrum mesh.
+
+Method
+------
+1. A sacral frame: the sacrum's long axis is the major principal axis of its surface (area
+   weighted, so independent of the mesh resolution) seen in the sagittal plane of the APP
+   frame (pointing caudally); its dorsoventral axis is perpendicular to it and to the pelvic
+   left-right axis (pointing ventrally).
+2. Two depth images, one cast from behind the sacrum along the dorsoventral axis and one from
+   in front against it (one embree ray per pixel, first hit). A foramen is a hole in that
+   surface: pixels whose depth exceeds a grey morphological opening of the image (the surface
+   with narrow pits removed) by :data:`HOLE_DEPTH_MM`, or rays that pass right through; a
+   ventral hole must reach :data:`FORAMEN_MIN_DEPTH_MM` somewhere to be a tunnel. Holes
+   touching the outside of the silhouette (notches) or straddling the midline (the canal's
+   upper opening, the hiatus) are not foramina. Each side must then have exactly
+   :data:`N_LEVELS` ventral holes, ordered cranio-caudally as S1..S4. The dorsal foramen of a
+   level is the most lateral dorsal hole joined to that ventral foramen by a straight free
+   channel (through the intervertebral foramen): the dorsal foramina lie lateral of the
+   intermediate crest, while other holes into the canal (glimpses of its upper opening past
+   the articular processes, an open lamina) lie medial of it.
+3. A foramen's **centre** is the centre of its opening: the centroid of the bone surface
+   points (first hits) in a thin ring around its hole. The **axis** of the foramen of one side and
+   level runs from its dorsal opening centre to its ventral opening centre (through the
+   intervertebral foramen that joins them, where the ganglion lies), pointing ventrally. On
+   the Visible Human Female that segment lies in free space (the tunnel) along its whole
+   length at every level. (A centreline fitted to the tunnel's cross-sections was tried and
+   dropped: the lower tunnels are only 3-7 mm long, and their fitted directions swung by
+   10-70 degrees under a 10 % scaling.)
+4. The **canal**: rays along the dorsoventral axis in the sacrum's mid-sagittal plane
+   (fitted through the midpoints of the eight left-right foramen pairs,
+   :func:`sacral_midplane`). Where the canal has a roof, a ray enters the roof, leaves it
+   into the canal, then enters the floor (the bodies). The canal centreline is the middle of that
+   gap, over the longest run of levels that have one. Its cranial end (the upper edge of the
+   S1 lamina) is ``sacral-canal-s1``; its caudal end (where the roof stops: the apex of the
+   hiatus) is ``sacral-hiatus``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+from scipy import ndimage
+
+from needlesim.anatomy.pelvic_frame import PelvicFrame, Plane
+from needlesim.core.errors import LandmarkError
+
+#: Pixel size of the depth images, mm: a quarter of the smallest published foramen width
+#: (S2 dorsal, 7.1 mm; Saluja 2018) so a foramen spans >= 14 pixels across.
+PIXEL_MM = 0.5
+#: Diameter of the disc used to open the depth image, mm. Larger than the widest foramen
+#: (S1 ventral, 13 x 12.2 mm; Saluja 2018), so every foramen is removed by the opening.
+OPENING_DIAMETER_MM = 20.0
+#: A pixel belongs to a hole if its ray goes this much deeper than the opened surface, mm.
+#: Grooves and pits of the dorsal surface are shallower; a foramen leads into a tunnel of
+#: about 11 mm (S1 dorsal depth 11.0 +/- 1.9 mm; Kim 2023) and on into the canal.
+HOLE_DEPTH_MM = 8.0
+#: A ventral hole is a foramen only if its deepest ray goes this much deeper than the opened
+#: surface, mm: through the wall and on across the canal or out through the dorsal foramen.
+#: On the Visible Human Female every ventral foramen reaches 24 mm or more under 8 random
+#: 10 % scalings and decimation, and no other ventral hole reaches 20 mm. (Dorsal holes are
+#: not judged by depth: seen obliquely, the S1 tunnel may look only 16 mm deep while glimpses
+#: of the canal past the articular processes look 18 mm deep; they are judged by the free
+#: channel to the ventral foramen instead, see the module docstring.)
+FORAMEN_MIN_DEPTH_MM = 20.0
+#: Width of the ring of surface pixels around a hole whose centroid is the opening's centre
+#: (1 mm). The centroid of the hole's own pixels was tried: it depends on how far one sees
+#: into an oblique tunnel, and moved up to 3.5 mm under 10 % scalings against 1.9 mm.
+RIM_PIXELS = 2
+#: The free-channel test starts this far behind a dorsal opening, mm, so that it starts
+#: outside the bone even where the rim around the opening is not flat.
+CHANNEL_LEAD_IN_MM = 3.0
+#: ... and accepts a first hit this close before the ventral opening's centre, mm (that centre
+#: lies at the level of the rim around the opening, which may be curved).
+CHANNEL_END_SLACK_MM = 1.5
+#: Smallest hole area kept as a foramen, mm^2: a fifth of the smallest published foramen
+#: area (about 7 x 7 mm) seen obliquely, well above single-pixel noise.
+MIN_HOLE_AREA_MM2 = 8.0
+#: Holes are sided by the plane through the sacrum's (area) centroid normal to the pelvic
+#: left-right axis; holes closer than this to it straddle the midline (the canal's openings),
+#: not foramina, mm. Published S2 dorsal foramina lie about 15 mm from the midline; on the
+#: Visible Human Female the nearest foramen is 18 mm from that plane, and still 7 mm or more
+#: (on its own side) after each of 20 random 10 % scalings, which skew the pelvis and tilt
+#: the plane against the sacrum.
+MIDLINE_EXCLUSION_MM = 4.0
+#: Sacral levels with paired foramina.
+N_LEVELS = 4
+#: The sacral mid-plane's normal may differ from the mean left-to-right foramen direction by at
+#: most this, degrees; more means the foramen midpoints are nearly collinear and the plane
+#: fit is meaningless (on the Visible Human Female they differ by a few degrees).
+MIDPLANE_MAX_TILT_DEG = 30.0
+#: Spacing of the canal rays along the sacrum, mm.
+CANAL_STEP_MM = 0.5
+#: A canal gap (roof to floor) must be at least this wide to count, mm (the thinnest
+#: lower canal is several mm; thinner gaps are surface folds).
+CANAL_MIN_GAP_MM = 1.0
+
+
+@dataclass(frozen=True)
+class SacralFrame:
+    """Axes of the sacrum, unit vectors in the input frame; ``origin`` is its centroid, mm."""
+
+    origin: np.ndarray
+    right: np.ndarray
+    caudal: np.ndarray
+    ventral: np.ndarray
+
+
+@dataclass(frozen=True)
+class Foramen:
+    """One opening of a sacral foramen: its ``centre`` (3,) mm and its area in the image, mm^2."""
+
+    side: str
+    level: int
+    surface: str
+    centre: np.ndarray
+    area_mm2: float
+
+
+def foramen_axis(foramina: list[Foramen], side: str, level: int) -> tuple[np.ndarray, np.ndarray]:
+    """The axis of one foramen: the dorsal opening centre, and the unit direction from it to
+    the ventral opening centre (module docstring, step 3)."""
+    centre = {f.surface: f.centre for f in foramina if f.side == side and f.level == level}
+    direction = centre["ventral"] - centre["dorsal"]
+    return centre["dorsal"], direction / np.linalg.norm(direction)
+
+
+@dataclass(frozen=True)
+class SacralCanal:
+    """The canal centreline ``polyline`` ((n, 3) mm, cranial to caudal) and its two ends."""
+
+    polyline: np.ndarray
+    s1_entrance: np.ndarray
+    hiatus: np.ndarray
+
+
+def sacral_frame(sacrum: trimesh.Trimesh, frame: PelvicFrame) -> SacralFrame:
+    """The sacral axes (module docstring, step 1)."""
+    weights = sacrum.area_faces / sacrum.area
+    centre = weights @ sacrum.triangles_center
+    sagittal = (sacrum.triangles_center - centre) @ frame.axes[1:].T
+    _, vectors = np.linalg.eigh((sagittal * weights[:, None]).T @ sagittal)
+    long_axis = frame.axes[1:].T @ vectors[:, 1]
+    caudal = long_axis if long_axis @ frame.axes[2] < 0 else -long_axis
+    ventral = np.cross(frame.axes[0], caudal)
+    ventral = ventral if ventral @ frame.axes[1] > 0 else -ventral
+    right = np.cross(caudal, ventral)
+    return SacralFrame(centre, right / np.linalg.norm(right), caudal, ventral)
+
+
+@dataclass(frozen=True)
+class _DepthImage:
+    origins: np.ndarray  # (nu, ns, 3) ray origins, mm
+    direction: np.ndarray  # (3,)
+    depth: np.ndarray  # (nu, ns) first-hit distance, nan where the ray misses, mm
+
+
+def _depth_image(sacrum: trimesh.Trimesh, sf: SacralFrame, sign: float) -> _DepthImage:
+    """Cast one ray per pixel along ``sign * ventral`` from outside the sacrum."""
+    rel = sacrum.vertices - sf.origin
+    u, s, a = rel @ sf.right, rel @ sf.caudal, rel @ sf.ventral
+    gu = np.arange(u.min() - 2.0, u.max() + 2.0, PIXEL_MM)
+    gs = np.arange(s.min() - 2.0, s.max() + 2.0, PIXEL_MM)
+    start = a.min() - 5.0 if sign > 0 else a.max() + 5.0
+    grid_u, grid_s = np.meshgrid(gu, gs, indexing="ij")
+    origins = sf.origin + grid_u[..., None] * sf.right + grid_s[..., None] * sf.caudal + start * sf.ventral
+    direction = sign * sf.ventral
+    flat = origins.reshape(-1, 3)
+    loc, ray, _ = sacrum.ray.intersects_location(flat, np.tile(direction, (len(flat), 1)), multiple_hits=False)
+    depth = np.full(len(flat), np.nan)
+    depth[ray] = (loc - flat[ray]) @ direction
+    return _DepthImage(origins, direction, depth.reshape(grid_u.shape))
+
+
+def _hole_labels(image: _DepthImage) -> tuple[np.ndarray, int, np.ndarray]:
+    """Label the holes of a depth image (module docstring, step 2); also the residual depth."""
+    miss = np.isnan(image.depth)
+    miss_labels, _ = ndimage.label(miss)
+    border = np.unique(np.concatenate([miss_labels[0], miss_labels[-1], miss_labels[:, 0], miss_labels[:, -1]]))
+    outside = np.isin(miss_labels, border[border > 0])
+    filled = np.where(miss, np.nanmax(image.depth) + 2.0 * HOLE_DEPTH_MM, image.depth)
+    radius = int(round(OPENING_DIAMETER_MM / 2.0 / PIXEL_MM))
+    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    opened = ndimage.grey_opening(filled, footprint=(xx**2 + yy**2) <= radius**2)
+    residual = filled - opened
+    hole = (residual > HOLE_DEPTH_MM) & ~outside
+    labels, count = ndimage.label(hole)
+    touching = np.unique(labels[ndimage.binary_dilation(outside) & hole])
+    labels[np.isin(labels, touching[touching > 0])] = 0
+    return labels, count, residual
+
+
+def _rim_centre(image: _DepthImage, mask: np.ndarray) -> np.ndarray:
+    """Centre of a hole's opening: the centroid of the bone surface points ringing it."""
+    ring = ndimage.binary_dilation(mask, iterations=RIM_PIXELS) & ~mask & ~np.isnan(image.depth)
+    return (image.origins[ring] + image.depth[ring][:, None] * image.direction).mean(0)
+
+
+def _holes(
+    sacrum: trimesh.Trimesh, sf: SacralFrame, midline: Plane, sign: float, *, min_depth_mm: float
+) -> dict[str, list[tuple[np.ndarray, float]]]:
+    """Holes of one depth image by side: (opening centre (3,) mm, area mm^2) each."""
+    image = _depth_image(sacrum, sf, sign)
+    labels, count, residual = _hole_labels(image)
+    holes: dict[str, list[tuple[np.ndarray, float]]] = {"left": [], "right": []}
+    for index in range(1, count + 1):
+        mask = labels == index
+        area = mask.sum() * PIXEL_MM**2
+        if area < MIN_HOLE_AREA_MM2 or residual[mask].max() < min_depth_mm:
+            continue
+        centre = _rim_centre(image, mask)
+        if abs(midline.signed_distance(centre)) >= MIDLINE_EXCLUSION_MM:
+            holes["right" if midline.signed_distance(centre) > 0 else "left"].append((centre, float(area)))
+    return holes
+
+
+def _free_channel(sacrum: trimesh.Trimesh, dorsal: np.ndarray, ventral: np.ndarray, sf: SacralFrame) -> bool:
+    """Whether a straight line from a dorsal opening to a ventral one crosses no bone."""
+    start = dorsal - CHANNEL_LEAD_IN_MM * sf.ventral
+    length = np.linalg.norm(ventral - start)
+    direction = (ventral - start) / length
+    loc, _, _ = sacrum.ray.intersects_location(start[None], direction[None], multiple_hits=False)
+    return len(loc) == 0 or (loc[0] - start) @ direction >= length - CHANNEL_END_SLACK_MM
+
+
+def find_foramina(sacrum: trimesh.Trimesh, sf: SacralFrame) -> list[Foramen]:
+    """The S1-S4 dorsal and ventral foramina on both sides (16), see the module docstring.
+
+    Holes are sided by the plane through the sacrum's centroid normal to the pelvic
+    left-right axis (:data:`MIDLINE_EXCLUSION_MM`).
+
+    Raises
+    ------
+    LandmarkError
+        If a side does not have exactly :data:`N_LEVELS` ventral foramina, or a ventral
+        foramen has no dorsal opening joined to it by a free channel.
+    """
+    midline = Plane(sf.origin, sf.right)
+    ventral = _holes(sacrum, sf, midline, -1.0, min_depth_mm=FORAMEN_MIN_DEPTH_MM)
+    dorsal = _holes(sacrum, sf, midline, 1.0, min_depth_mm=HOLE_DEPTH_MM)
+    found = []
+    for side in ("left", "right"):
+        if len(ventral[side]) != N_LEVELS:
+            raise LandmarkError(
+                f"found {len(ventral[side])} ventral sacral foramina on the {side}, expected {N_LEVELS}"
+                " (a sacrum without open foramina, or with extra holes?)"
+            )
+        for level, (centre, area) in enumerate(sorted(ventral[side], key=lambda item: item[0] @ sf.caudal), start=1):
+            found.append(Foramen(side, level, "ventral", centre, area))
+            joined = [hole for hole in dorsal[side] if _free_channel(sacrum, hole[0], centre, sf)]
+            if not joined:
+                raise LandmarkError(f"found no dorsal opening joined to the {side} S{level} ventral foramen by a free channel")
+            best = max(joined, key=lambda hole: abs(midline.signed_distance(hole[0])))
+            found.append(Foramen(side, level, "dorsal", best[0], best[1]))
+    _check_dorsal_order(found, sf)
+    return found
+
+
+def _check_dorsal_order(found: list[Foramen], sf: SacralFrame) -> None:
+    """Raise unless the dorsal foramina of each side are distinct and ordered S1 to S4."""
+    for side in ("left", "right"):
+        heights = [f.centre @ sf.caudal for f in found if f.side == side and f.surface == "dorsal"]
+        if not all(np.diff(heights) > 0):
+            raise LandmarkError(f"the {side} dorsal sacral foramina found are not distinct and ordered S1 to S{N_LEVELS}")
+
+
+def sacral_midplane(foramina: list[Foramen]) -> Plane:
+    """The sacrum's own mid-sagittal plane: fitted (least squares) through the midpoints of
+    the left-right foramen pairs; its normal points to the patient's right.
+
+    Being built from the foramina, it follows the sacrum under any affine change, unlike a
+    plane taken from the pelvic frame, whose tilt against the sacrum changes with the pelvis.
+    """
+    by_key = {(f.side, f.level, f.surface): f.centre for f in foramina}
+    pairs = [(by_key[key], by_key[("right", *key[1:])]) for key in by_key if key[0] == "left"]
+    mids = np.array([(left + right) / 2.0 for left, right in pairs])
+    across = sum(right - left for left, right in pairs)
+    across = across / np.linalg.norm(across)
+    normal = np.linalg.svd(mids - mids.mean(0))[2][2]
+    normal = normal if normal @ across > 0 else -normal
+    if normal @ across < np.cos(np.radians(MIDPLANE_MAX_TILT_DEG)):
+        raise LandmarkError(
+            "cannot find the sacral mid-plane: the midpoints of the paired foramina do not lie in a"
+            f" plane across the left-right pairs (tilt {np.degrees(np.arccos(normal @ across)):.0f} deg)"
+        )
+    return Plane(mids.mean(0), normal)
+
+
+def _canal_gaps(sacrum: trimesh.Trimesh, sf: SacralFrame, plane: Plane) -> np.ndarray:
+    """Canal centre (nan where there is no roofed canal) at each step down the sacrum.
+
+    Rays run along the sacrum's ventral axis, projected into ``plane``, from behind the
+    sacrum, one every :data:`CANAL_STEP_MM` along the caudal axis (also projected).
+    """
+    caudal = sf.caudal - (sf.caudal @ plane.normal) * plane.normal
+    caudal /= np.linalg.norm(caudal)
+    ventral = np.cross(plane.normal, caudal)
+    ventral = ventral if ventral @ sf.ventral > 0 else -ventral
+    rel = sacrum.vertices - plane.point
+    s_values = np.arange((rel @ caudal).min(), (rel @ caudal).max(), CANAL_STEP_MM)
+    origins = plane.point + s_values[:, None] * caudal + ((rel @ ventral).min() - 5.0) * ventral
+    loc, ray, _ = sacrum.ray.intersects_location(origins, np.tile(ventral, (len(origins), 1)), multiple_hits=True)
+    depth = (loc - origins[ray]) @ ventral
+    centres = np.full((len(origins), 3), np.nan)
+    for i in range(len(origins)):
+        hits = np.sort(depth[ray == i])
+        if len(hits) >= 4 and hits[2] - hits[1] >= CANAL_MIN_GAP_MM:
+            centres[i] = origins[i] + 0.5 * (hits[1] + hits[2]) * ventral
+    return centres
+
+
+def find_sacral_canal(sacrum: trimesh.Trimesh, sf: SacralFrame, foramina: list[Foramen]) -> SacralCanal:
+    """The sacral canal centreline, S1 entrance and hiatus (module docstring, step 4)."""
+    centres = _canal_gaps(sacrum, sf, sacral_midplane(foramina))
+    roofed = np.isfinite(centres[:, 0])
+    labels, count = ndimage.label(roofed)
+    if count == 0:
+        raise LandmarkError("cannot find the sacral canal: no midline ray crosses a roofed canal")
+    longest = np.argmax(np.bincount(labels[labels > 0])[1:]) + 1
+    polyline = centres[labels == longest]
+    if len(polyline) < 10:
+        raise LandmarkError(f"cannot find the sacral canal: its roofed part is only {len(polyline) * CANAL_STEP_MM:.1f} mm long")
+    _check_canal_ends(polyline, sf, foramina)
+    return SacralCanal(polyline, polyline[0], polyline[-1])
+
+
+def _check_canal_ends(polyline: np.ndarray, sf: SacralFrame, foramina: list[Foramen]) -> None:
+    """Raise if the roofed canal does not span S1-S2 to S2-S3 (an open lamina, or a broken
+    roof, would otherwise move the S1 entrance or the hiatus silently)."""
+    level = {lv: np.mean([f.centre @ sf.caudal for f in foramina if f.level == lv and f.surface == "dorsal"]) for lv in (1, 2, 3)}
+    if polyline[0] @ sf.caudal > (level[1] + level[2]) / 2.0:
+        raise LandmarkError("cannot find the sacral canal entrance at S1: the canal's roof starts below the S1 foramina (open S1 lamina?)")
+    if polyline[-1] @ sf.caudal < (level[2] + level[3]) / 2.0:
+        raise LandmarkError("cannot find the sacral hiatus: the canal's roof ends above the S3 foramina (a broken roof?)")
