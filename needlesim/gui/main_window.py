@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea
 from pyvistaqt import QtInteractor
@@ -27,6 +27,8 @@ from .worker import submit
 
 ORG, APP = "needlesim", "needlesim"
 MAX_RECENT = 8
+#: How long the aim must rest before the view is redrawn in full detail, ms.
+IDLE_MS = 250
 VIEW_KEYS = {"posterior": "1", "lateral-left": "2", "lateral-right": "3", "axial": "4", "needle": "5", "oblique": "6"}
 
 
@@ -41,9 +43,11 @@ class MainWindow(QMainWindow):
         self.scene_loader = scene_loader
         self.controller = Controller(session)
         self.setWindowTitle(f"needlesim {__version__}")
-        # MSAA is costly under software OpenGL (Xvfb, remote desktops); FXAA smooths edges cheaply
+        # MSAA is costly under software OpenGL (Xvfb, remote desktops): FXAA smooths edges,
+        # and only where the OpenGL is a GPU's
         self.plotter = QtInteractor(self, auto_update=False, multi_samples=1)
-        self.plotter.enable_anti_aliasing("fxaa")
+        if not software_opengl(self.plotter):
+            self.plotter.enable_anti_aliasing("fxaa")
         self.plotter.set_background("#f7f7f5", top="#dfe6ee")
         self.setCentralWidget(self.plotter.interactor)
         self.view = SceneView(self.plotter)
@@ -57,6 +61,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status)
         self.pick_armed = False
         self._jobs: set = set()
+        self.interactive_detail = True
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(IDLE_MS)
+        self._idle.timeout.connect(self._on_idle)
         self._connect()
         self._show_scene(session.scene)
         self.controller.refresh()
@@ -133,6 +142,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         s = self.session
+        s.trajectory_changed.connect(lambda *_: self._on_interaction())
         s.report_changed.connect(self._on_report_changed)
         s.scene_changed.connect(self._show_scene)
         s.error.connect(self.show_error)
@@ -184,6 +194,16 @@ class MainWindow(QMainWindow):
         """Ask Qt to repaint the 3D view: several changes in one event-loop pass (a slider
         dragged fast, a panel update) cost one frame, not one each."""
         self.plotter.interactor.update()
+
+    def _on_interaction(self) -> None:
+        """A control is being moved: draw light copies until it rests for IDLE_MS."""
+        if self.interactive_detail:
+            self.view.set_interactive(True)
+            self._idle.start()
+
+    def _on_idle(self) -> None:
+        self.view.set_interactive(False)
+        self.request_render()
 
     def set_view(self, name: str) -> None:
         self.view.view(name, self.session.report)
@@ -466,3 +486,12 @@ class MainWindow(QMainWindow):
                                 "anteriorly. See docs/conventions.md for the figure.")
 
 
+
+
+def software_opengl(plotter) -> bool:
+    """Whether VTK draws with a software OpenGL (Mesa llvmpipe/softpipe/swrast)."""
+    try:
+        caps = plotter.ren_win.ReportCapabilities()
+    except Exception:  # noqa: BLE001 - a window that cannot report is treated as hardware
+        return False
+    return any(word in caps for word in ("llvmpipe", "softpipe", "swrast", "SVGA3D"))

@@ -10,7 +10,7 @@ import pyvista as pv
 
 from ..core.results import Tissue
 from ..core.risk import RiskReport
-from ..core.scene import Scene
+from ..core.scene import Role, Scene
 from .colors import (COMPARE_COLOR, HIGHLIGHT_COLOR, ROLE_OPACITY, TISSUE_COLORS, group_of,
                      structure_color)
 
@@ -22,6 +22,12 @@ VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
     "axial": ((0.0, 0.0, -1.0), (0.0, 1.0, 0.0)),      # from the feet, anterior up (radiological)
     "oblique": ((-0.6, -0.7, 0.4), (0.0, 0.0, 1.0)),
 }
+
+
+#: Share of triangles kept in the light copies drawn while a control is dragged.
+INTERACTIVE_KEEP = 0.3
+#: Structures smaller than this are always drawn in full.
+INTERACTIVE_MIN_FACES = 4000
 
 
 def _polydata(structure) -> pv.PolyData:
@@ -41,6 +47,9 @@ class SceneView:
         self.visible: dict[str, bool] = {}
         self._needle_actors: list[object] = []
         self._needle: dict[str, pv.PolyData] = {}
+        self.interactive = False
+        self._light: dict[str, pv.PolyData] = {}
+        self._full: dict[str, object] = {}
         self._highlighted: set[str] = set()
 
     # -- the scene ---------------------------------------------------------------------
@@ -50,6 +59,9 @@ class SceneView:
         self.actors.clear()
         self._needle_actors.clear()
         self._needle.clear()
+        self._light.clear()
+        self._full.clear()
+        self.interactive = False
         self._highlighted.clear()
         self.scene = scene
         for s in scene:
@@ -61,9 +73,31 @@ class SceneView:
             self.actors[s.name] = actor
             self.base_color[s.name], self.opacity[s.name], self.visible[s.name] = color, opacity, True
 
+    def set_interactive(self, interactive: bool) -> None:
+        """While the user drags a control, draw large structures from lighter copies
+        (quadric decimation keeping :data:`INTERACTIVE_KEEP` of the triangles; display
+        only, the engine always uses the full meshes); back to full detail when idle.
+        The translucent skin is hidden meanwhile. Software OpenGL (llvmpipe) draws a frame
+        of the full scene in ~150-200 ms and the light one in about half of that."""
+        if interactive == self.interactive or self.scene is None:
+            return
+        self.interactive = interactive
+        for s in self.scene:
+            if s.role is Role.SKIN:  # a screen-filling translucent layer: the costliest to draw
+                self.actors[s.name].SetVisibility(self.visible[s.name] and not interactive)
+                continue
+            if len(s.faces) < INTERACTIVE_MIN_FACES:
+                continue
+            if s.name not in self._light:
+                self._light[s.name] = _polydata(s).decimate(1.0 - INTERACTIVE_KEEP)
+                self._full[s.name] = self.actors[s.name].GetMapper().GetInput()
+            self.actors[s.name].GetMapper().SetInputData(self._light[s.name] if interactive else self._full[s.name])
+
     def set_visible(self, name: str, visible: bool) -> None:
         self.visible[name] = bool(visible)
         self.actors[name].SetVisibility(bool(visible))
+        if self.interactive and self.scene is not None and self.scene[name].role is Role.SKIN:
+            self.actors[name].SetVisibility(False)
 
     def set_opacity(self, name: str, opacity: float) -> None:
         self.opacity[name] = float(opacity)

@@ -230,3 +230,21 @@ def test_scene_loads_off_the_gui_thread(make_window, tmp_path, qtbot, analytic_s
     w.open_scene_async(tmp_path / "nope.toml")
     qtbot.waitUntil(lambda: bool(w.errors) and "no such scene manifest" in w.errors[-1], timeout=20000)
     assert w.session.scene is scene
+
+
+def test_light_detail_while_dragging_and_full_detail_at_rest(make_window, qtbot):
+    from needlesim.core.scene import Role, Scene, Structure
+    from tests.conftest import box
+
+    w = make_window()
+    big = Structure.from_trimesh("big bone", Role.CORTICAL_BONE, box([-5, 200, -5], [5, 210, 5]).subdivide().subdivide()
+                                 .subdivide().subdivide())
+    w.session.set_scene(Scene(tuple(w.session.scene) + (big,), landmarks=w.session.scene.landmarks), "x")
+    full = w.view.actors["big bone"].GetMapper().GetInput().GetNumberOfCells()
+    w.trajectory_panel.lateral.spin.setValue(31.0)
+    assert w.view.interactive
+    assert w.view.actors["big bone"].GetMapper().GetInput().GetNumberOfCells() < full
+    assert not w.view.actors["skin"].GetVisibility()
+    qtbot.waitUntil(lambda: not w.view.interactive, timeout=3000)
+    assert w.view.actors["big bone"].GetMapper().GetInput().GetNumberOfCells() == full
+    assert w.view.actors["skin"].GetVisibility()
