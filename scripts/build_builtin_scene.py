@@ -219,6 +219,15 @@ Made by `scripts/build_builtin_scene.py` (module `needlesim/anatomy/hra.py`):
 6. **File format.** Written as binary little-endian PLY (coordinates in mm, rounded to
    float32, i.e. to about 1e-5 mm), with a `scene.toml` manifest naming each structure's
    role and side.
+
+Then `scripts/build_default_anatomy.py` (module `needlesim/anatomy/build.py`):
+
+7. **Posture.** Bones and skin moved rigidly (a rotation and a translation, nothing deformed)
+   into the pelvis's anterior pelvic plane frame found on the bone (origin midway between the
+   ASISs), at pelvic tilt 0.
+8. **Added structures.** The dural sac, sacral roots and sleeves, sciatic nerves and superior
+   gluteal vessels in this folder are not from the sources: needlesim builds them onto the
+   bone. Landmarks found on the bone are in `landmarks.mrk.json`.
 """
 
 
