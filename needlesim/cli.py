@@ -45,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_check)
     e = sub.add_parser("envelopes", help="list the built-in safe envelopes")
     e.set_defaults(func=_cmd_envelopes)
+    n = sub.add_parser("anatomy", help="write the scene of one individual (a warp of the built-in pelvis)",
+                       description="Draw published measures for one individual, warp the built-in pelvis and "
+                                   "skin to them and rebuild the roots, dura, nerves and vessels. Same seed, same files.")
+    n.add_argument("--seed", type=int, required=True)
+    n.add_argument("--sex", choices=["female", "male"], help="default: drawn from the seed")
+    n.add_argument("--soft-tissue-mm", type=float, help="soft tissue over the PSIS, mm (default: drawn)")
+    n.add_argument("--dural-level", help="where the dural sac ends, e.g. S2-mid (default: drawn)")
+    n.add_argument("--tilt-deg", type=float, help="pelvic tilt, + anterior (default: drawn)")
+    n.add_argument("--template", type=Path, help="a built scene to warp (default: the built-in scene)")
+    n.add_argument("-o", "--output", type=Path, required=True, help="folder to write the scene into")
+    n.set_defaults(func=_cmd_anatomy)
     a = sub.add_parser("app", help="open the desktop app (the default with no command)")
     a.add_argument("--scene", type=Path, help="scene manifest or folder (default: the built-in scene)")
     a.add_argument("--session", type=Path, help="a saved session to reopen")
@@ -101,6 +112,20 @@ def _cmd_envelopes(args: argparse.Namespace) -> int:
     for name in list_envelopes():
         env = load_envelope(name)
         print(f"{name:<14} {env.title}\n{'':<14} {env.citation}")
+    return 0
+
+
+def _cmd_anatomy(args: argparse.Namespace) -> int:
+    from .anatomy.build import write_scene
+    from .anatomy.individuals import draw_morphometry, make_individual
+
+    m = draw_morphometry(args.seed, sex=args.sex, soft_tissue_mm=args.soft_tissue_mm,
+                         dural_tip=args.dural_level, tilt_deg=args.tilt_deg)
+    template = _load_scene(args.template)
+    scene = make_individual(template, m)
+    folder = write_scene(scene, args.output)
+    print(f"wrote {folder}: {m.sex}, sacrum {m.sacrum_width_mm:.1f} x {m.sacrum_height_mm:.1f} mm, "
+          f"soft tissue {m.soft_tissue_mm:.1f} mm, dural sac to {m.dural_tip}, tilt {m.tilt_deg:.1f} deg")
     return 0
 
 
