@@ -18,10 +18,11 @@ cached on those keys, so moving a slider only casts rays. Per evaluation:
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .breach import JOINT_GAP_MM, classify
 from .clearance import ClearanceIndex
 from .geometry import TriangleSoup
 from .offset import offset_vertices
@@ -174,7 +175,8 @@ class Engine:
             soft_tissue_mm=first_bone, bone_mm=float(in_bone),
             hits=tuple(Hit(self.structures[hits.geom[i]].name, float(hit_depth[i]), bool(e),
                            _pt(puncture + hit_depth[i] * d)) for i, e in crossings),
-            path=tuple(path), breaches=tuple(breaches(intervals, depth)),
+            path=tuple(path), breaches=self._classified(breaches(intervals, depth), hits, hit_depth, crossings,
+                                                        intervals, puncture, d),
             contacts=self._contacts(puncture, d, depth, length, intervals),
         )
 
@@ -193,6 +195,23 @@ class Engine:
             out += structure_intervals(self.structures[g], iv, self.split_marrow)
         kept_all = np.concatenate(kept) if kept else np.zeros((0, 2), np.int64)
         return out, kept_all[np.argsort(kept_all[:, 0], kind="stable")]
+
+    def _classified(self, found, hits: RayHits, depth: np.ndarray, crossings: np.ndarray, intervals,
+                    puncture: np.ndarray, d: np.ndarray) -> tuple[Breach, ...]:
+        """Name how each breach leaves its bone (:mod:`needlesim.core.breach`)."""
+        out = []
+        for b in found:
+            s = self.scene[b.structure]
+            normal = -d
+            for i, entering in crossings:  # the leaving crossing at the breach's depth
+                if not entering and self.structures[hits.geom[i]] is s and abs(depth[i] - b.depth_mm) <= 1e-6:
+                    normal = self.soup.normals[hits.face[i]]
+            nxt = next((iv.structure for iv in sorted(intervals, key=lambda iv: iv.start)
+                        if iv.structure.is_bone and iv.structure is not s
+                        and b.depth_mm < iv.start <= b.depth_mm + JOINT_GAP_MM), None)
+            kind = classify(s, puncture + b.depth_mm * d, normal, nxt, self.scene.landmarks)
+            out.append(replace(b, through=kind.value))
+        return tuple(out)
 
     def inside(self, g: int, point: np.ndarray) -> bool:
         """Whether ``point`` is inside structure ``g``: the parity of its surface crossings

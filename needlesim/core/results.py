@@ -59,17 +59,21 @@ class PathSegment:
 
 @dataclass(frozen=True)
 class Breach:
-    """The needle leaves a bone before its tip: through a table, a notch or a joint."""
+    """The needle leaves a bone before its tip: through a table, a notch or a joint
+    (``through``, a :class:`needlesim.core.breach.BreachKind` value)."""
 
     structure: str
     depth_mm: float
     into: str
+    through: str = "cortex"
 
     def describe(self) -> str:
-        return f"leaves the {self.structure} at {self.depth_mm:.1f} mm into {self.into}"
+        return f"leaves the {self.structure} through its {self.through} at {self.depth_mm:.1f} mm into {self.into}" \
+            if self.through in ("inner table", "outer table", "cortex") else \
+            f"leaves the {self.structure} through the {self.through} at {self.depth_mm:.1f} mm into {self.into}"
 
     def to_dict(self) -> dict:
-        return {"structure": self.structure, "depth_mm": self.depth_mm, "into": self.into}
+        return {"structure": self.structure, "depth_mm": self.depth_mm, "into": self.into, "through": self.through}
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,13 @@ Rules (each has a test in ``tests/core/test_risk.py``):
 danger
     * the needle (its outer surface, from skin to tip) touches a critical structure:
       clearance <= 0 mm;
-    * the needle leaves a bone before its tip (through the inner table, a notch or a joint).
+    * the needle leaves a bone before its tip through its inner table (into the pelvis), the
+      greater sciatic notch, a joint (the sacroiliac joint into the sacrum) or, for a midline
+      bone, its cortex (see :mod:`needlesim.core.breach`).
 caution
+    * the needle leaves the ilium, ischium or pubis through its outer table (into the gluteal
+      muscles: no named critical structure is crossed by the exit itself; the clearance rules
+      still see the superior gluteal vessels);
     * a critical structure is closer than the margin (default 5 mm): 0 < clearance < margin;
     * the trajectory is outside the envelope (each rule: lateral, inferior, depth).
 safe
@@ -21,6 +26,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .breach import BreachKind
 from .engine import Evaluation
 from .envelope import Envelope, RuleCheck
 
@@ -88,7 +94,8 @@ def assess(evaluation: Evaluation, envelope: Envelope) -> RiskReport:
                                   f"{c.clearance_mm:.1f} mm from the {c.structure} (margin {margin:g} mm)",
                                   c.structure, float(c.clearance_mm)))
     for b in evaluation.breaches:
-        reasons.append(Reason(Verdict.DANGER, Rule.BREACH, b.describe(), b.structure, b.depth_mm))
+        level = Verdict.CAUTION if b.through == BreachKind.OUTER_TABLE.value else Verdict.DANGER
+        reasons.append(Reason(level, Rule.BREACH, b.describe(), b.structure, b.depth_mm))
     checks = envelope.check(evaluation.trajectory)
     for r in checks:
         if not r.inside:

@@ -147,10 +147,6 @@ def _label(x: float, intervals: list[Interval]) -> tuple[Tissue, str | None]:
 def breaches(intervals: list[Interval], tip: float) -> list[Breach]:
     """Every place the needle leaves a bone before its tip, and what it goes into."""
     out = []
-    bone_ends: dict[str, float] = {}
-    for iv in intervals:
-        if iv.structure.is_bone and not iv.structure.critical:
-            bone_ends.setdefault(iv.structure.name, -np.inf)
     seen = set()
     for iv in sorted(intervals, key=lambda i: i.end):
         s = iv.structure

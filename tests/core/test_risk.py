@@ -54,7 +54,7 @@ def test_danger_when_the_needle_leaves_the_bone(analytic_scene):
     r = check(analytic_scene, Trajectory("left-psis", 0, 0, 75), envelope=OPEN, backend="exact")
     assert r.verdict is Verdict.DANGER
     assert rules(r) == {(Verdict.DANGER, Rule.BREACH)}
-    assert r.reasons[0].text == "leaves the left ilium at 70.0 mm into soft tissue"
+    assert r.reasons[0].text == "leaves the left ilium through its cortex at 70.0 mm into soft tissue"
 
 
 @pytest.mark.parametrize(("lateral", "inferior", "depth", "rule"), [
@@ -106,3 +106,55 @@ def test_alternative_envelopes_load_with_their_citations():
         env = load_envelope(name)
         assert env.citation and env.lateral_deg.contains(lateral)
     assert load_envelope("dsouza2021").inferior_deg.contains(-25)  # 25 deg cephalad
+
+
+def _bones(*structures, landmarks=None):
+    from needlesim.core.scene import Scene
+
+    return Scene(tuple(structures), landmarks=landmarks or {"left-psis": [0.0, 20.0, 0.0]})
+
+
+def test_leaving_through_the_outer_table_is_caution():
+    from needlesim.core.scene import Role, Structure
+    from tests.conftest import box
+
+    ilium = Structure.from_trimesh("left ilium", Role.CORTICAL_BONE, box([-20, 20, -50], [20, 200, 50]), side="left")
+    r = check(_bones(ilium), Trajectory("left-psis", 45, 0, 40), envelope=OPEN, backend="exact")
+    b = r.evaluation.breaches[0]
+    assert b.through == "outer table" and b.depth_mm == pytest.approx(20 * 2 ** 0.5)
+    assert r.verdict is Verdict.CAUTION and rules(r) == {(Verdict.CAUTION, Rule.BREACH)}
+    assert r.reasons[0].text == f"leaves the left ilium through its outer table at {20 * 2 ** 0.5:.1f} mm into outside the body"
+
+
+def test_leaving_into_the_sacrum_is_the_sacroiliac_joint_and_danger():
+    from needlesim.core.scene import Role, Structure
+    from tests.conftest import box
+
+    ilium = Structure.from_trimesh("left ilium", Role.CORTICAL_BONE, box([-50, 20, -50], [50, 40, 50]), side="left")
+    sacrum = Structure.from_trimesh("sacrum", Role.SACRUM, box([-50, 43, -50], [50, 90, 50]))
+    r = check(_bones(ilium, sacrum), Trajectory("left-psis", 0, 0, 50), envelope=OPEN, backend="exact")
+    b = r.evaluation.breaches[0]
+    assert (b.structure, b.through, b.into) == ("left ilium", "sacroiliac joint", "outside the body")
+    assert r.verdict is Verdict.DANGER
+    assert "through the sacroiliac joint at 20.0 mm" in r.reasons[0].text
+
+
+def test_leaving_near_the_notch_is_danger():
+    from needlesim.core.scene import Role, Structure
+    from tests.conftest import box
+
+    ilium = Structure.from_trimesh("left ilium", Role.CORTICAL_BONE, box([-20, 20, -50], [20, 200, 50]), side="left")
+    lm = {"left-psis": [0.0, 20.0, 0.0], "left-sciatic-notch-top": [-25.0, 42.0, 0.0]}
+    r = check(_bones(ilium, landmarks=lm), Trajectory("left-psis", 45, 0, 40), envelope=OPEN, backend="exact")
+    assert r.evaluation.breaches[0].through == "greater sciatic notch"
+    assert r.verdict is Verdict.DANGER
+
+
+def test_leaving_through_the_inner_table_is_danger():
+    from needlesim.core.scene import Role, Structure
+    from tests.conftest import box
+
+    ilium = Structure.from_trimesh("left ilium", Role.CORTICAL_BONE, box([-20, 20, -50], [20, 200, 50]), side="left")
+    r = check(_bones(ilium), Trajectory("left-psis", -45, 0, 40), envelope=OPEN, backend="exact")
+    assert r.evaluation.breaches[0].through == "inner table"
+    assert r.verdict is Verdict.DANGER

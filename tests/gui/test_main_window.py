@@ -28,7 +28,7 @@ def test_sliders_write_the_session_and_the_risk_panel_follows(make_window):
     # the risk panel shows the verdict and reasons of the session's report
     assert s.report.verdict is Verdict.DANGER
     assert w.risk_panel.banner.text() == "DANGER"
-    assert "leaves the left ilium at 70.0 mm" in w.risk_panel.reasons.text()
+    assert "leaves the left ilium through its cortex at 70.0 mm" in w.risk_panel.reasons.text()
     assert w.risk_panel.clearances.rowCount() == len(s.scene.critical)
     s.update(depth_mm=60.0)
     assert w.risk_panel.banner.text() == "CAUTION"  # outside the envelope's angles, no breach

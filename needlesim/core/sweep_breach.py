@@ -1,0 +1,107 @@
+"""Breaches for many needle lines at once: every bone exit classified as
+:func:`needlesim.core.breach.classify` does for one (same rules, same order), vectorised.
+
+1. another bone entered within ``JOINT_GAP_MM`` after the exit: the sacroiliac joint if
+   either is the sacrum, else a joint;
+2. a midline bone is left through its cortex;
+3. within ``NOTCH_RADIUS_MM`` of the ``{side}-sciatic-notch-top`` landmark: the notch;
+4. the exit face's normal points away from the midline: the outer table, else the inner.
+
+An exit through the outer table is a ``caution``, every other kind ``danger``
+(:mod:`needlesim.core.risk`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .breach import JOINT_GAP_MM, NOTCH_RADIUS_MM, BreachKind
+from .conventions import RIGHT
+from .engine import Engine
+from .scene import Role, Side
+
+#: Breach kinds by code (the code is the index; -1: no breach).
+KINDS: tuple[BreachKind, ...] = tuple(BreachKind)
+#: Codes of the kinds that make the verdict ``danger`` (all but the outer table).
+DANGER_CODES = np.array([k is not BreachKind.OUTER_TABLE for k in KINDS])
+#: How many following bone entries are examined for a joint (a joint has one; two more
+#: allow for cortex re-entries of the same bone in between).
+_JOINT_LOOKAHEAD = 3
+
+
+@dataclass(frozen=True)
+class Exits:
+    """Bone exits (depth >= 0) and bone entries of many rays, depth mm from the puncture."""
+
+    ray: np.ndarray  #: (x,) int
+    depth: np.ndarray  #: (x,)
+    geom: np.ndarray  #: (x,) int, the bone left
+    normal: np.ndarray  #: (x, 3) outward normal of the face crossed
+    entry_ray: np.ndarray  #: (e,) int, bone entries (any depth), sorted by ray then depth
+    entry_depth: np.ndarray  #: (e,)
+    entry_geom: np.ndarray  #: (e,) int
+
+
+def _structure_tables(engine: Engine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per structure: is the sacrum, lateral sign (left -1, right +1, midline 0), notch point."""
+    sacrum = np.array([s.role is Role.SACRUM for s in engine.structures])
+    sign = np.array([0.0 if s.side is Side.MIDLINE else s.side.lateral_sign for s in engine.structures])
+    notch = np.full((len(engine.structures), 3), np.nan)
+    for g, s in enumerate(engine.structures):
+        p = engine.scene.landmarks.get(f"{s.side.value}-sciatic-notch-top")
+        if p is not None and s.side is not Side.MIDLINE:
+            notch[g] = p
+    return sacrum, sign, notch
+
+
+def next_bone(ex: Exits, span: float) -> np.ndarray:
+    """(x,) the other bone entered within ``JOINT_GAP_MM`` after each exit (-1: none)."""
+    out = np.full(len(ex.ray), -1, np.int64)
+    if not len(ex.entry_ray) or not len(ex.ray):
+        return out
+    key = ex.entry_ray * span + ex.entry_depth
+    lo = np.searchsorted(key, ex.ray * span + ex.depth, side="right")
+    for j in range(_JOINT_LOOKAHEAD):
+        idx = np.minimum(lo + j, len(key) - 1)
+        ok = (lo + j < len(key)) & (ex.entry_ray[idx] == ex.ray) & (ex.entry_depth[idx] <= ex.depth + JOINT_GAP_MM) \
+            & (ex.entry_geom[idx] != ex.geom) & (out < 0)
+        out[ok] = ex.entry_geom[idx][ok]
+    return out
+
+
+def classify_exits(engine: Engine, ex: Exits, points: np.ndarray, span: float) -> np.ndarray:
+    """(x,) kind code (index into :data:`KINDS`) of each exit at ``points`` (x, 3), RAS mm."""
+    sacrum, sign, notch = _structure_tables(engine)
+    code = {k: i for i, k in enumerate(KINDS)}
+    nxt = next_bone(ex, span)
+    outward = np.einsum("ij,j->i", ex.normal, RIGHT) * sign[ex.geom] > 0
+    kind = np.where(outward, code[BreachKind.OUTER_TABLE], code[BreachKind.INNER_TABLE])
+    with np.errstate(invalid="ignore"):
+        near_notch = np.linalg.norm(points - notch[ex.geom], axis=1) <= NOTCH_RADIUS_MM
+    kind = np.where(near_notch, code[BreachKind.SCIATIC_NOTCH], kind)
+    kind = np.where(sign[ex.geom] == 0, code[BreachKind.CORTEX], kind)
+    joint = nxt >= 0
+    si = joint & (sacrum[ex.geom] | sacrum[np.maximum(nxt, 0)])
+    kind = np.where(joint, code[BreachKind.JOINT], kind)
+    return np.where(si, code[BreachKind.SACROILIAC_JOINT], kind)
+
+
+def first_breaches(n: int, ex: Exits, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per ray: ``(breach_mm, breach_geom, breach_kind, danger_breach_mm)``: the first exit of
+    any kind, its bone and kind, and the first exit of a ``danger`` kind (``inf``/-1: none)."""
+    breach, geom, code, danger = np.full(n, np.inf), np.full(n, -1, np.int64), np.full(n, -1, np.int64), \
+        np.full(n, np.inf)
+    if not len(ex.ray):
+        return breach, geom, code, danger
+    o = np.lexsort((ex.depth, ex.ray))
+    r = ex.ray[o]
+    first = o[np.r_[True, r[1:] != r[:-1]]]
+    breach[ex.ray[first]], geom[ex.ray[first]], code[ex.ray[first]] = ex.depth[first], ex.geom[first], kind[first]
+    bad = o[DANGER_CODES[kind[o]]]
+    if len(bad):
+        rb = ex.ray[bad]
+        fb = bad[np.r_[True, rb[1:] != rb[:-1]]]
+        danger[ex.ray[fb]] = ex.depth[fb]
+    return breach, geom, code, danger

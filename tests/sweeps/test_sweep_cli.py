@@ -1,0 +1,105 @@
+"""``needlesim sweep`` / ``needlesim map`` on the command line: files, one-line errors,
+nothing half-written, and a killed process resumed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+
+from needlesim.sweeps import sweep
+from needlesim.sweeps.table import read_table
+
+SMALL = ["--lateral", "0:40:10", "--inferior", "0:30:10", "--depth", "0:100:10", "--workers", "1"]
+
+
+def test_sweep_writes_parquet(cli, scene_dir, tmp_path, capsys):
+    out = tmp_path / "s.parquet"
+    assert cli("sweep", "--scene", str(scene_dir), "--entries", "left-psis,right-psis", *SMALL, "-o", str(out)) == 0
+    df, meta = read_table(out)
+    assert len(df) == 2 * 5 * 4 and set(df.entry) == {"left-psis", "right-psis"}
+    assert meta["scene_name"] == "analytic" and meta["entries"]["left-psis"] == [0.0, 20.0, 0.0]
+    assert "wrote" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--lateral", "10:0:1"], "empty"),
+    (["--lateral", "0:10:0"], "step 0"),
+    (["--inferior", "nan"], "finite"),
+    (["--lateral", "-30:60:0.0001", "--inferior", "-30:60:0.01"], "--yes"),
+    (["--depth", "0:400:1"], "depth"),
+    (["--entry", "nowhere"], "unknown landmark"),
+    (["--margin", "-1"], "margin"),
+])
+def test_bad_inputs_fail_in_one_line_and_write_nothing(cli, scene_dir, tmp_path, capsys, args, words):
+    out = tmp_path / "s.parquet"
+    assert cli("sweep", "--scene", str(scene_dir), *SMALL, *args, "-o", str(out)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_output_and_bad_scene(cli, scene_dir, tmp_path, capsys):
+    assert cli("sweep", "--scene", str(scene_dir), *SMALL, "-o", str(tmp_path / "no" / "s.parquet")) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert cli("sweep", "--scene", str(scene_dir), *SMALL, "-o", str(tmp_path / "s.txt")) == 2
+    assert ".parquet or .csv" in capsys.readouterr().err
+    assert cli("sweep", "--scene", str(tmp_path / "missing"), *SMALL, "-o", str(tmp_path / "s.parquet")) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_killed_sweep_resumes_to_the_same_table(scene_dir, tmp_path):
+    out = tmp_path / "s.parquet"
+    grid = dict(lateral_deg="-30:60:1", inferior_deg="-30:60:1", depths_mm="0:100:5")
+    script = textwrap.dedent(f"""
+        import time
+        from needlesim.sweeps import sweep
+        sweep({str(scene_dir)!r}, workers=1, output={str(out)!r}, on_chunk=lambda i, d, t: time.sleep(30), **{grid!r})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    parts = tmp_path / "s.parquet.parts"
+    deadline = time.monotonic() + 60
+    while not list(parts.glob("chunk-*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert len(list(parts.glob("chunk-*.parquet"))) == 1 and not out.exists()
+    computed = []
+    resumed = sweep(scene_dir, workers=1, output=out, on_chunk=lambda i, d, t: computed.append(i), **grid)
+    assert len(computed) == 4
+    pd.testing.assert_frame_equal(resumed, sweep(scene_dir, workers=1, **grid))
+
+
+def test_map_png_and_svg(cli, scene_dir, tmp_path, capsys):
+    table = tmp_path / "s.parquet"
+    assert cli("sweep", "--scene", str(scene_dir), "--lateral", "-30:60:2", "--inferior", "-30:60:2",
+               "--depth", "0:100:10", "-o", str(table)) == 0
+    for name in ("map.png", "map.svg"):
+        assert cli("map", str(table), "-o", str(tmp_path / name)) == 0
+        assert (tmp_path / name).stat().st_size > 10_000
+    assert (tmp_path / "map.png").read_bytes()[:4] == b"\x89PNG"
+    assert b"<svg" in (tmp_path / "map.svg").read_bytes()[:500]
+
+
+def test_map_draws_the_envelope_box_where_it_belongs(analytic_scene):
+    from needlesim.sweeps.maps import draw_map
+
+    df = sweep(analytic_scene, workers=1, lateral_deg="-30:60:2", inferior_deg="-30:60:2", depths_mm="0:100:50")
+    drawn = draw_map(df, df.attrs["needlesim"])
+    assert drawn.envelope_box == (25.0, 35.0, 20.0, 25.0)  # nam2019
+    for ax in drawn.figure.axes[::2][:1] + [drawn.figure.axes[-1]]:
+        boxes = [p for p in ax.patches if p.get_gid() == "envelope-box"]
+        if not boxes:
+            continue
+        (x0, y0), w, h = boxes[0].get_xy(), boxes[0].get_width(), boxes[0].get_height()
+        assert (x0, x0 + w, y0, y0 + h) == (25.0, 35.0, 20.0, 25.0)
+    aims = [ln for ax in drawn.figure.axes for ln in ax.lines if ln.get_gid() == "case-report-aim"]
+    assert len(aims) == 2 and tuple(aims[0].get_xydata()[0]) == (30.0, 22.5)
+    assert "lateral angle (deg)" in drawn.figure.axes[0].get_xlabel()
