@@ -204,10 +204,10 @@ class Engine:
             s = self.scene[b.structure]
             normal = -d
             for i, entering in crossings:  # the leaving crossing at the breach's depth
-                if not entering and self.structures[hits.geom[i]] is s and abs(depth[i] - b.depth_mm) <= 1e-6:
+                if not entering and self.structures[hits.geom[i]].name == s.name and abs(depth[i] - b.depth_mm) <= 1e-6:
                     normal = self.soup.normals[hits.face[i]]
             nxt = next((iv.structure for iv in sorted(intervals, key=lambda iv: iv.start)
-                        if iv.structure.is_bone and iv.structure is not s
+                        if iv.structure.is_bone and iv.structure.name != s.name
                         and b.depth_mm < iv.start <= b.depth_mm + JOINT_GAP_MM), None)
             kind = classify(s, puncture + b.depth_mm * d, normal, nxt, self.scene.landmarks)
             out.append(replace(b, through=kind.value))

@@ -5,7 +5,9 @@
    either is the sacrum, else a joint;
 2. a midline bone is left through its cortex;
 3. within ``NOTCH_RADIUS_MM`` of the ``{side}-sciatic-notch-top`` landmark: the notch;
-4. the exit face's normal points away from the midline: the outer table, else the inner.
+4. the exit face's normal points clearly away from the midline (its cosine with the
+   lateral direction above ``TABLE_COSINE``): the outer table; clearly toward it: the
+   inner table; in between (the bone's edge): its cortex.
 
 An exit through the outer table is a ``caution``, every other kind ``danger``
 (:mod:`needlesim.core.risk`).
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .breach import JOINT_GAP_MM, NOTCH_RADIUS_MM, BreachKind
+from .breach import JOINT_GAP_MM, NOTCH_RADIUS_MM, TABLE_COSINE, BreachKind
 from .conventions import RIGHT
 from .engine import Engine
 from .scene import Role, Side
@@ -76,8 +78,9 @@ def classify_exits(engine: Engine, ex: Exits, points: np.ndarray, span: float) -
     sacrum, sign, notch = _structure_tables(engine)
     code = {k: i for i, k in enumerate(KINDS)}
     nxt = next_bone(ex, span)
-    outward = np.einsum("ij,j->i", ex.normal, RIGHT) * sign[ex.geom] > 0
-    kind = np.where(outward, code[BreachKind.OUTER_TABLE], code[BreachKind.INNER_TABLE])
+    outward = np.einsum("ij,j->i", ex.normal, RIGHT) * sign[ex.geom]
+    kind = np.where(outward > TABLE_COSINE, code[BreachKind.OUTER_TABLE],
+                    np.where(outward < -TABLE_COSINE, code[BreachKind.INNER_TABLE], code[BreachKind.CORTEX]))
     with np.errstate(invalid="ignore"):
         near_notch = np.linalg.norm(points - notch[ex.geom], axis=1) <= NOTCH_RADIUS_MM
     kind = np.where(near_notch, code[BreachKind.SCIATIC_NOTCH], kind)
