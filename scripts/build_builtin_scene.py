@@ -13,8 +13,11 @@ half-written. The output is byte-for-byte reproducible.
 
 The ``spongy_bone`` patches of the pelvis file are not written as structures: each is an
 open patch lying on its bone's closed compact surface (every patch vertex is a vertex of
-the compact mesh; measured on every run), so it adds no volume and would only double every
-hit on the bone. See ``needlesim/anatomy/hra.py``.
+the compact mesh; measured on every run). The ilium, ischium and pubis meshes are cortical
+*shells* (an outer and an inner surface joined into one closed mesh: 2 x volume / area is
+about 1.2 mm), and each patch is exactly the inner surface: it is written beside its bone
+as ``*_marrow.ply`` and named in the manifest as that bone's ``marrow_surface``, so the
+cavity is marrow. See ``needlesim/core/marrow.py``.
 """
 
 from __future__ import annotations
@@ -86,9 +89,15 @@ def scene_toml(conv: hra.ConvertedScene) -> str:
         lines += ["", "[[structure]]", f"# source: glTF node {spec.node}",
                   f"name = {_q(spec.name)}", f"role = {_q(spec.role.value)}",
                   f"side = {_q(spec.side.value)}", f"mesh = {_q(spec.filename)}"]
+        if spec.name in conv.spongy:
+            lines.append(f"marrow_surface = {_q(marrow_filename(spec))}  # the spongy patch: the shell's inner surface")
         if spec is hra.SKIN:
             lines.append("allow_open = true  # cropped: open at the waist and thighs by design")
     return "\n".join(lines) + "\n"
+
+
+def marrow_filename(spec) -> str:
+    return spec.filename.replace(".ply", "_marrow.ply")
 
 
 def licence_md(conv: hra.ConvertedScene) -> str:
@@ -109,6 +118,11 @@ def write_folder(conv: hra.ConvertedScene, folder: Path) -> list[Path]:
                                                vertex_normal=False, include_attributes=False)
         paths.append(folder / spec.filename)
         paths[-1].write_bytes(data)
+        if spec.name in conv.spongy:
+            data = trimesh.exchange.ply.export_ply(conv.spongy[spec.name], encoding="binary",
+                                                   vertex_normal=False, include_attributes=False)
+            paths.append(folder / marrow_filename(spec))
+            paths[-1].write_bytes(data)
     for name, text in (("scene.toml", scene_toml(conv)), (LICENCE_FILE, licence_md(conv))):
         paths.append(folder / name)
         paths[-1].write_text(text, encoding="utf-8", newline="\n")

@@ -61,6 +61,7 @@ def _build(source, folder: Path, licence: str, args) -> int:
     started = time.perf_counter()
     scene = build_scene(
         bones, skins[0].mesh if skins else None, params=params,
+        marrow_faces={s.name: s.marrow_faces for s in source.structures if s.marrow_faces is not None},
         name="Visible Human Female pelvis (HuBMAP HRA v1.2) with skin (v1.1) and built anatomy",
         description=DESCRIPTION.format(tilt=params.tilt_deg, tip=params.dural_tip),
         source={k: str(v) for k, v in dict(source.metadata.get("source", {})).items() if not k.startswith("anatomy_")}

@@ -85,7 +85,8 @@ def _spaces(bones: Mapping[str, trimesh.Trimesh], lm, params: AnatomyParams) -> 
 
 def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | None, *,
                 params: AnatomyParams = AnatomyParams(), name: str = "pelvis with built anatomy",
-                description: str = "", source: Mapping[str, str] | None = None) -> Scene:
+                description: str = "", source: Mapping[str, str] | None = None,
+                marrow_faces: Mapping[str, np.ndarray] | None = None) -> Scene:
     """Find the landmarks, move into the tilted neutral frame, build the anatomy (module
     docstring) and return the scene: bones, skin, built structures, landmarks.
 
@@ -97,6 +98,9 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     skin : trimesh.Trimesh or None
         The skin in the bones' frame (may be open).
     params : AnatomyParams
+    marrow_faces : mapping of str to (k,) int, optional
+        For shell bones, the faces of their inner (endosteal) surface (see
+        :mod:`needlesim.core.marrow`); carried onto the bone structures.
 
     Raises
     ------
@@ -121,7 +125,7 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
         for t in superior_gluteal_vessels(bn, lm, side, wide, distance, params):
             tubes[t.name] = t
     tilt = tilt_matrix(params.tilt_deg)
-    structures = [_bone(k, m.copy().apply_transform(tilt)) for k, m in bn.items()]
+    structures = [_bone(k, m.copy().apply_transform(tilt), (marrow_faces or {}).get(k)) for k, m in bn.items()]
     if skin is not None:
         s = skin.copy().apply_transform(tilt @ neutral)
         structures.append(Structure.from_trimesh("skin", Role.SKIN, s, closed=False, source="skin"))
@@ -138,10 +142,10 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     return Scene(tuple(structures), landmarks=landmarks, name=name, source="needlesim.anatomy.build", metadata=meta)
 
 
-def _bone(name: str, mesh: trimesh.Trimesh) -> Structure:
+def _bone(name: str, mesh: trimesh.Trimesh, marrow_faces: np.ndarray | None = None) -> Structure:
     role = Role.SACRUM if name == "sacrum" else Role.CORTICAL_BONE
     side = Side.LEFT if name.startswith("left") else Side.RIGHT if name.startswith("right") else Side.MIDLINE
-    return Structure.from_trimesh(name, role, mesh, side=side, source=name)
+    return Structure.from_trimesh(name, role, mesh, side=side, source=name, marrow_faces=marrow_faces)
 
 
 def _params_dict(params: AnatomyParams) -> dict[str, object]:
@@ -154,6 +158,10 @@ def _params_dict(params: AnatomyParams) -> dict[str, object]:
 
 def _file_name(name: str) -> str:
     return name.lower().replace(" ", "_") + ".ply"
+
+
+def _marrow_file(name: str) -> str:
+    return name.lower().replace(" ", "_") + "_marrow.ply"
 
 
 def _toml_value(v: object) -> str:
@@ -181,6 +189,8 @@ def manifest_text(scene: Scene) -> str:
         if s.level is not None:
             lines.append(f"level = {_toml_value(s.level.value)}")
         lines.append(f"mesh = {_toml_value(_file_name(s.name))}")
+        if s.marrow_faces is not None:
+            lines.append(f"marrow_surface = {_toml_value(_marrow_file(s.name))}")
         if not s.closed:
             lines.append("allow_open = true  # cropped: open at the waist and thighs by design")
     return "\n".join(lines) + "\n"
@@ -198,6 +208,10 @@ def write_scene(scene: Scene, folder: str | Path) -> Path:
     try:
         for s in scene.structures:
             trimesh.Trimesh(s.vertices, s.faces, process=False).export(tmp / _file_name(s.name), file_type="ply", encoding="binary")
+            if s.marrow_faces is not None:
+                patch = trimesh.Trimesh(s.vertices, s.faces[s.marrow_faces], process=False)
+                patch.remove_unreferenced_vertices()
+                patch.export(tmp / _marrow_file(s.name), file_type="ply", encoding="binary")
         (tmp / "scene.toml").write_text(manifest_text(scene), encoding="utf-8")
         markups.write_points(tmp / "landmarks.mrk.json", scene.landmarks)
         for keep in KEPT_FILES:

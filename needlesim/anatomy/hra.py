@@ -19,7 +19,7 @@ every hit on the bone. :func:`patch_offset_mm` measures this on every build.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -330,6 +330,9 @@ class ConvertedScene:
     facts: HraFacts
     pelvis_sha256: str
     skin_sha256: str
+    #: The spongy-bone patches (RAS mm) by bone name: each bone's inner (endosteal)
+    #: surface, written beside it as its ``marrow_surface`` (see ``needlesim.core.marrow``).
+    spongy: Mapping[str, trimesh.Trimesh] = field(default_factory=dict)
 
 
 def convert(pelvis_path: str | Path, skin_path: str | Path, *,
@@ -356,4 +359,4 @@ def convert(pelvis_path: str | Path, skin_path: str | Path, *,
     bounds = np.array([np.min([m.bounds[0] for m in bones.values()], axis=0),
                        np.max([m.bounds[1] for m in bones.values()], axis=0)])
     crop = crop_skin(skin, bounds, margin_mm=margin_mm)
-    return ConvertedScene({**bones, SKIN.name: crop.mesh}, crop, frame, facts, sha_p, sha_s)
+    return ConvertedScene({**bones, SKIN.name: crop.mesh}, crop, frame, facts, sha_p, sha_s, spongy)

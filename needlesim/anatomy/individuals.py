@@ -41,6 +41,8 @@ DURAL_TIP_P = {"S2-upper": 0.251, "S2-mid": 0.265, "S2-lower": 0.200,
                "L5-S1": 0.057, "S1": 0.057, "S1-S2": 0.057, "S2-S3": 0.057, "S3": 0.056}
 #: Pelvic tilt on the table: estimate 0 +/- 5 deg (bolsters and habitus), truncated to +/-15.
 TILT_DEG = (0.0, 5.0, 15.0)
+#: Passes of the skin offset: each measures the soft tissue again and corrects (0.1 mm after 3).
+SOFT_TISSUE_ITERATIONS = 3
 #: Draws beyond this many SD are redrawn (keeps individuals anatomically plausible).
 TRUNCATE_SD = 2.5
 SEXES = ("female", "male")
@@ -160,7 +162,8 @@ def make_individual(template: Scene, m: Morphometry, *, params: AnatomyParams | 
         skin = trimesh.Trimesh(warp(skin_s[0].vertices), skin_s[0].faces, process=False)
         skin = set_soft_tissue(skin, bones, m.soft_tissue_mm)
     p = replace(params or AnatomyParams(), dural_tip=m.dural_tip, tilt_deg=m.tilt_deg)
-    scene = build_scene(bones, skin, params=p, name=f"individual seed {m.seed} ({m.sex})",
+    marrow = {s.name: s.marrow_faces for s in template if s.name in bones and s.marrow_faces is not None}
+    scene = build_scene(bones, skin, params=p, name=f"individual seed {m.seed} ({m.sex})", marrow_faces=marrow,
                         description="a morphometric warp of the Visible Human Female pelvis, not a statistical shape model",
                         source={"template": template.name, "morphometry": str(asdict(m))})
     return replace(scene, metadata={**scene.metadata, "morphometry": asdict(m)})
@@ -183,7 +186,8 @@ def soft_tissue_over_psis(skin: trimesh.Trimesh, bones: Mapping[str, trimesh.Tri
 
 def set_soft_tissue(skin: trimesh.Trimesh, bones: Mapping[str, trimesh.Trimesh], target_mm: float) -> trimesh.Trimesh:
     """The skin moved along its vertex normals so the soft tissue over the PSIS is ``target_mm``."""
-    delta = target_mm - soft_tissue_over_psis(skin, bones)
     out = skin.copy()
-    out.vertices = out.vertices + out.vertex_normals * delta
+    for _ in range(SOFT_TISSUE_ITERATIONS):  # moving along normals is not straight back: iterate
+        delta = target_mm - soft_tissue_over_psis(out, bones)
+        out.vertices = out.vertices + out.vertex_normals * delta
     return out

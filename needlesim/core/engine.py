@@ -30,7 +30,7 @@ from .proximity import first_contact_depth
 from .raycast import Backend, RayHits, make_caster
 from .results import Breach, Contact, Hit, PathSegment, Tissue, _pt
 from .scene import Role, Scene
-from .tissue import breaches, clean_crossings, inside_intervals, structure_intervals, tissue_path
+from .tissue import Interval, breaches, clean_crossings, inside_intervals, structure_intervals, tissue_path
 from .tolerances import CAST_LEAD_IN_MM, DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, SKIN_SEARCH_MM
 from .trajectory import Trajectory
 
@@ -99,6 +99,12 @@ class Engine:
         self.critical_soup = TriangleSoup.from_meshes([(s.vertices, s.faces) for s in crit])
         self.clearance_index = ClearanceIndex([(s.vertices, s.faces) for s in crit])
         self.split_marrow = not scene.by_role(Role.MARROW)
+        # faces of the soup on a shell bone's inner (endosteal) surface: crossing one moves
+        # between cortex and marrow, not in or out of the bone
+        self.endosteal = np.zeros(len(self.soup), dtype=bool)
+        for g, st in enumerate(self.structures):
+            if st.marrow_faces is not None:
+                self.endosteal[self.soup.geom_starts[g] + st.marrow_faces] = True
         self.offset_casters = {}
         if self.backend is Backend.EMBREE and crit:
             for d in (self.radius, self.radius + self.margin):
@@ -191,8 +197,12 @@ class Engine:
             keep, entering, start_inside = clean_crossings(depth[idx], hits.entering[idx], probe)
             sel = idx[keep]
             kept.append(np.stack([sel, entering.astype(np.int64)], axis=1))
+            st = self.structures[g]
+            if st.marrow_faces is not None:
+                out += self._shell_intervals(st, sel, entering, depth, cosine, hits, length, start_inside)
+                continue
             iv = inside_intervals(depth[sel], entering, cosine[sel], -CAST_LEAD_IN_MM, length, start_inside)
-            out += structure_intervals(self.structures[g], iv, self.split_marrow)
+            out += structure_intervals(st, iv, self.split_marrow)
         kept_all = np.concatenate(kept) if kept else np.zeros((0, 2), np.int64)
         return out, kept_all[np.argsort(kept_all[:, 0], kind="stable")]
 
@@ -212,6 +222,19 @@ class Engine:
             kind = classify(s, puncture + b.depth_mm * d, normal, nxt, self.scene.landmarks)
             out.append(replace(b, through=kind.value))
         return tuple(out)
+
+    def _shell_intervals(self, st, sel, entering, depth, cosine, hits: RayHits, length: float, start_inside: bool):
+        """A shell bone: its outer surface bounds the bone, its inner surface the marrow.
+        Crossing the inner surface out of the shell's volume is entering the marrow."""
+        endo = self.endosteal[hits.face[sel]]
+        peri, inner = sel[~endo], sel[endo]
+        env_start = bool(len(peri)) and not entering[~endo][0] if len(peri) else start_inside
+        bone = inside_intervals(depth[peri], entering[~endo], cosine[peri], -CAST_LEAD_IN_MM, length, env_start)
+        into_marrow = ~entering[endo]
+        marrow_start = bool(len(inner)) and not into_marrow[0]
+        marrow = inside_intervals(depth[inner], into_marrow, cosine[inner], -CAST_LEAD_IN_MM, length, marrow_start)
+        return [Interval(a, b, Tissue.CORTEX, st) for a, b, _, _ in bone] + \
+            [Interval(a, b, Tissue.MARROW, st) for a, b, _, _ in marrow]
 
     def inside(self, g: int, point: np.ndarray) -> bool:
         """Whether ``point`` is inside structure ``g``: the parity of its surface crossings

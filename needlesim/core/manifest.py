@@ -15,7 +15,8 @@ name = "left S2 root"
 role = "nerve_root"    # skin, cortical_bone, marrow, sacrum, nerve_root, dura, nerve, vessel, joint, other
 side = "left"          # left, right, midline
 mesh = "left_s2_root.ply"          # relative, inside the scene folder
-# optional: level, critical, units, frame, node, cortical_thickness_mm, allow_open
+# optional: level, critical, units, frame, node, cortical_thickness_mm, allow_open,
+#           marrow_surface = "left_ilium_marrow.ply"  (a shell bone's inner surface: see core.marrow)
 ```
 Every key is checked: a missing or misspelt key is an error that names the file, the
 structure and the closest valid key. Mesh paths may not leave the scene folder.
@@ -46,7 +47,7 @@ MANIFEST_NAME = "scene.toml"
 SCENE_KEYS = {"name", "description", "units", "frame", "landmarks", "landmark_points", "source"}
 STRUCTURE_REQUIRED = {"name", "role", "mesh"}
 STRUCTURE_OPTIONAL = {"side", "level", "critical", "units", "frame", "node", "cortical_thickness_mm",
-                      "allow_open", "description"}
+                      "allow_open", "description", "marrow_surface"}
 
 
 def load_scene(path: str | Path) -> Scene:
@@ -103,12 +104,27 @@ def _structure(entry: Any, i: int, manifest: Path, units: str, frame: str) -> St
             warnings.simplefilter("ignore", NeedlesimWarning)
         mesh = validate_mesh(mesh, mesh_path, what=where)
     kwargs = {}
+    if "marrow_surface" in entry:
+        kwargs["marrow_faces"] = _marrow_faces(entry["marrow_surface"], mesh, manifest, where, u, fr)
     if "cortical_thickness_mm" in entry:
         kwargs["cortical_thickness_mm"] = _positive(entry["cortical_thickness_mm"], manifest, where)
     return Structure.from_trimesh(
         str(entry["name"]), role, mesh, side=side, level=level,
         critical=bool(entry.get("critical", role.critical_by_default)), source=str(mesh_path), **kwargs,
     )
+
+
+def _marrow_faces(rel: Any, mesh, manifest: Path, where: str, units: str, frame: str) -> np.ndarray:
+    """The faces of ``mesh`` that the marrow (endosteal) surface patch ``rel`` lies on."""
+    from .marrow import matching_faces
+
+    path = resolve_inside(manifest.parent, rel, manifest, f"{where} marrow_surface")
+    patch = to_ras_mm(read_mesh(path), units=units, frame=frame)
+    faces = matching_faces(mesh.vertices, mesh.faces, patch.vertices, patch.faces)
+    if len(faces) < 0.9 * len(patch.faces):
+        raise ManifestError(f"{path}: only {len(faces)} of its {len(patch.faces)} faces lie on the faces of "
+                            f"{where}: it is not that bone's marrow surface")
+    return faces
 
 
 def _landmarks(head: Mapping[str, Any], manifest: Path, units: str, frame: str) -> dict[str, np.ndarray]:

@@ -93,6 +93,11 @@ class Structure:
     closed : bool
         Whether the mesh is watertight and consistently wound, so inside/outside is
         well defined. Open meshes load with a warning.
+    marrow_faces : (k,) int or None
+        For a bone modelled as a cortical *shell* (an outer and an inner surface joined into
+        one closed mesh, as the Visible Human ilia are): the faces of the inner, endosteal
+        surface. The cavity they bound is marrow. ``None``: a solid bone, whose marrow is
+        its interior deeper than ``cortical_thickness_mm``.
     """
 
     name: str
@@ -105,6 +110,7 @@ class Structure:
     cortical_thickness_mm: float = DEFAULT_CORTICAL_THICKNESS_MM
     closed: bool = True
     source: str = ""
+    marrow_faces: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         v = np.asarray(self.vertices, dtype=np.float64)
@@ -117,6 +123,11 @@ class Structure:
         object.__setattr__(self, "side", Side(self.side))
         if self.level is not None:
             object.__setattr__(self, "level", Level(self.level))
+        if self.marrow_faces is not None:
+            mf = np.unique(np.asarray(self.marrow_faces, dtype=np.int64))
+            if len(mf) and (mf[0] < 0 or mf[-1] >= len(f)):
+                raise ManifestError(f"structure {self.name!r}: marrow_faces index faces it does not have")
+            object.__setattr__(self, "marrow_faces", _readonly(mf))
 
     @classmethod
     def from_trimesh(cls, name: str, role: Role, mesh, **kwargs) -> "Structure":
@@ -152,8 +163,10 @@ class Structure:
         return self.role.is_bone
 
     def with_mesh(self, vertices: np.ndarray, faces: np.ndarray | None = None) -> "Structure":
-        """A copy with new geometry (e.g. after a transform)."""
-        return replace(self, vertices=vertices, faces=self.faces if faces is None else faces)
+        """A copy with new geometry (new faces drop ``marrow_faces``, which index the old)."""
+        if faces is None:
+            return replace(self, vertices=vertices)
+        return replace(self, vertices=vertices, faces=faces, marrow_faces=None)
 
     def transformed(self, matrix: np.ndarray) -> "Structure":
         """A copy moved by a (4, 4) homogeneous matrix. A mirroring matrix flips the winding."""
@@ -220,6 +233,8 @@ class Scene:
         for s in self.structures:
             h.update(f"{s.name}|{s.role.value}|{s.critical}|{s.cortical_thickness_mm}|".encode())
             h.update(s.geometry_key.encode())
+            if s.marrow_faces is not None:
+                h.update(s.marrow_faces.tobytes())
         return h.hexdigest()
 
     @cached_property

@@ -93,18 +93,13 @@ def classify_exits(engine: Engine, ex: Exits, points: np.ndarray, span: float) -
 
 def first_breaches(n: int, ex: Exits, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per ray: ``(breach_mm, breach_geom, breach_kind, danger_breach_mm)``: the first exit of
-    any kind, its bone and kind, and the first exit of a ``danger`` kind (``inf``/-1: none)."""
+    any kind, its bone and kind, and the first exit of a ``danger`` kind (``inf``/-1: none).
+    Exits may come in any order."""
     breach, geom, code, danger = np.full(n, np.inf), np.full(n, -1, np.int64), np.full(n, -1, np.int64), \
         np.full(n, np.inf)
-    if not len(ex.ray):
-        return breach, geom, code, danger
-    o = np.lexsort((ex.depth, ex.ray))
-    r = ex.ray[o]
-    first = o[np.r_[True, r[1:] != r[:-1]]]
-    breach[ex.ray[first]], geom[ex.ray[first]], code[ex.ray[first]] = ex.depth[first], ex.geom[first], kind[first]
-    bad = o[DANGER_CODES[kind[o]]]
-    if len(bad):
-        rb = ex.ray[bad]
-        fb = bad[np.r_[True, rb[1:] != rb[:-1]]]
-        danger[ex.ray[fb]] = ex.depth[fb]
+    np.minimum.at(breach, ex.ray, ex.depth)
+    first = np.flatnonzero(ex.depth == breach[ex.ray])
+    geom[ex.ray[first]], code[ex.ray[first]] = ex.geom[first], kind[first]
+    bad = DANGER_CODES[kind] if len(kind) else np.zeros(0, bool)
+    np.minimum.at(danger, ex.ray[bad], ex.depth[bad])
     return breach, geom, code, danger

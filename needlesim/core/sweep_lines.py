@@ -119,7 +119,8 @@ def punctures(engine: Engine, entries: np.ndarray, d: np.ndarray) -> tuple[np.nd
     entries = np.ascontiguousarray(np.broadcast_to(entries, d.shape), dtype=np.float64)
     if engine.skin_caster is None:
         return entries.copy(), np.zeros(n, bool)
-    hits = engine.skin_caster.all_hits(entries, -d, SKIN_SEARCH_MM)
+    first_only = {"max_rounds": 1} if engine.backend is Backend.EMBREE else {}  # the nearest skin is enough
+    hits = engine.skin_caster.all_hits(entries, -d, SKIN_SEARCH_MM, **first_only)
     has, idx = first_per_ray(hits, n)
     back = np.where(has, hits.t[idx] if len(hits) else 0.0, 0.0)
     return entries - back[:, None] * d, has
@@ -260,11 +261,21 @@ def crossing_tables(engine: Engine, hits: RayHits, depth: np.ndarray, n: int, or
 
 def _breaches(engine: Engine, parts: list, n: int, origins: np.ndarray, d: np.ndarray, length: float,
               enter: np.ndarray) -> Crossings:
-    cols = [np.concatenate([p[k] for p in parts]) for k in range(7)]
-    eo = np.lexsort((cols[5], cols[4]))
-    ex = Exits(cols[0], cols[1], cols[2], cols[3].reshape(-1, 3), cols[4][eo], cols[5][eo], cols[6][eo])
+    """Classify every bone exit of ``parts`` (the clean rays' arrays, then one tuple per
+    slow ray) and keep each ray's first."""
+    span = length + 2 * CAST_LEAD_IN_MM + JOINT_GAP_MM + 1.0
+    cols = [np.concatenate([p[k] for p in parts]) for k in range(4)]
+    e_ray, e_depth, e_geom = parts[0][4:7]
+    if len(parts) > 1:  # slot the few slow rays' entries into the clean ones' (ray, depth) order
+        key = e_ray * span + e_depth
+        s_ray, s_depth, s_geom = (np.concatenate([p[k] for p in parts[1:]]) for k in (4, 5, 6))
+        o = np.argsort(s_ray * span + s_depth)
+        at = np.searchsorted(key, (s_ray * span + s_depth)[o])
+        e_ray, e_depth, e_geom = np.insert(e_ray, at, s_ray[o]), np.insert(e_depth, at, s_depth[o]), \
+            np.insert(e_geom, at, s_geom[o])
+    ex = Exits(cols[0], cols[1], cols[2], cols[3].reshape(-1, 3), e_ray, e_depth, e_geom)
     points = origins[ex.ray] + (ex.depth + CAST_LEAD_IN_MM)[:, None] * d[ex.ray]
-    kind = classify_exits(engine, ex, points, span=length + 2 * CAST_LEAD_IN_MM + JOINT_GAP_MM + 1.0)
+    kind = classify_exits(engine, ex, points, span=span)
     return Crossings(enter, *first_breaches(n, ex, kind))
 
 

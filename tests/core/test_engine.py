@@ -140,3 +140,37 @@ def test_engine_with_no_critical_structures(analytic_scene):
     for backend in BACKENDS:
         e = Engine(scene, backend=backend, needle_diameter_mm=3.26).evaluate(Trajectory("left-psis", 0, 0, 60))
         assert e.contacts == ()
+
+
+def shell_bone(outer_lo, outer_hi, cortex_mm):
+    """A cortical shell: the outer box outward and the inner box inward, one closed mesh;
+    returns the mesh and the indices of its inner (endosteal) faces."""
+    from tests.conftest import box
+
+    outer = box(outer_lo, outer_hi)
+    inner = box(np.array(outer_lo) + cortex_mm, np.array(outer_hi) - cortex_mm)
+    inner.invert()
+    mesh = trimesh.util.concatenate([outer, inner])
+    return mesh, np.arange(len(outer.faces), len(mesh.faces))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shell_bone_cavity_is_marrow(backend):
+    from needlesim.core.scene import Role, Scene, Structure
+    from tests.conftest import box
+
+    mesh, inner = shell_bone([-50, 20, -50], [50, 60, 50], 2.0)
+    ilium = Structure.from_trimesh("left ilium", Role.CORTICAL_BONE, mesh, side="left", marrow_faces=inner,
+                                   cortical_thickness_mm=7.0)  # ignored: the shell says where marrow is
+    skin = Structure.from_trimesh("skin", Role.SKIN, box([-150, -30, -150], [150, 300, 150]))
+    scene = Scene((skin, ilium), landmarks={"left-psis": [0.0, 20.0, 0.0]})
+    tol = EXACT if backend == "exact" else 1e-3
+    e = ev(scene, "left-psis", 0, 0, 75, backend=backend)
+    kinds = [(s.tissue, round(s.start_mm, 4), round(s.end_mm, 4)) for s in e.path]
+    assert kinds == [(Tissue.SOFT_TISSUE, 0, 50), (Tissue.CORTEX, 50, 52), (Tissue.MARROW, 52, 75)]
+    assert e.breaches == ()  # entering the marrow is not leaving the bone
+    assert e.bone_mm == pytest.approx(25, abs=tol)
+    deep = ev(scene, "left-psis", 0, 0, 95, backend=backend)
+    assert [(s.tissue, round(s.start_mm, 3), round(s.end_mm, 3)) for s in deep.path][2:] == [
+        (Tissue.MARROW, 52, 88), (Tissue.CORTEX, 88, 90), (Tissue.SOFT_TISSUE, 90, 95)]
+    assert len(deep.breaches) == 1 and deep.breaches[0].depth_mm == pytest.approx(90, abs=tol)

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -103,3 +104,27 @@ def test_map_draws_the_envelope_box_where_it_belongs(analytic_scene):
     aims = [ln for ax in drawn.figure.axes for ln in ax.lines if ln.get_gid() == "case-report-aim"]
     assert len(aims) == 2 and tuple(aims[0].get_xydata()[0]) == (30.0, 22.5)
     assert "lateral angle (deg)" in drawn.figure.axes[0].get_xlabel()
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal():
+    import io
+
+    from needlesim.sweeps.progress import Progress
+
+    quiet, loud = io.StringIO(), io.StringIO()
+    for stream, enabled in ((quiet, None), (loud, True)):
+        bar = Progress(4, enabled=enabled, label="sweep", stream=stream)
+        bar.update(2)
+        bar.close()
+    assert quiet.getvalue() == ""  # a StringIO is not a terminal
+    assert "2/4" in loud.getvalue() and "ETA" in loud.getvalue() and loud.getvalue().endswith("\n")
+
+
+def test_monte_carlo_table_and_map(cli, scene_dir, tmp_path):
+    out = tmp_path / "mc.parquet"
+    assert cli("sweep", "--scene", str(scene_dir), *SMALL, "--mc-samples", "50", "--seed", "1", "-o", str(out)) == 0
+    df, meta = read_table(out)
+    assert meta["kind"] == "monte-carlo" and meta["samples"] == 50 and meta["seed"] == 1
+    assert meta["hand_error"]["angle_sd_deg"] == pytest.approx(3.4 / np.sqrt(np.pi / 2))
+    assert len(df) == 5 * 4 * 11 and ((df.p_any_lo <= df.p_any) & (df.p_any <= df.p_any_hi)).all()
+    assert cli("map", str(out), "--depth", "100", "-o", str(tmp_path / "mc.png")) == 0
