@@ -34,6 +34,22 @@ def report_lines(scene, traj: Trajectory) -> list[str]:
             f"- nearest critical structures: " + ", ".join(f"{c.structure} {c.clearance_mm:.1f} mm" for c in near)]
 
 
+def through_foramen(scene) -> list[str]:
+    """Aim from the left entry straight at the left S2 dorsal foramen and advance."""
+    from needlesim.core.conventions import angles_from_direction
+
+    d = scene.landmark("left-s2-dorsal-foramen") - scene.landmark("left-entry")
+    lat, inf = (round(a, 1) for a in angles_from_direction(d, "left"))
+    out = ["## Aiming at the left S2 dorsal foramen", "",
+           f"From `left-entry` straight at the left S2 dorsal foramen ({float((d @ d) ** 0.5):.1f} mm away): lateral "
+           f"**{lat:g} deg** (medial), inferior **{inf:g} deg**. Advancing:", "",
+           "| depth (mm) | verdict | reasons |", "|---|---|---|"]
+    for depth in (50.0, 60.0, 70.0, 80.0, 90.0, 100.0):
+        r = check(scene, Trajectory("left-entry", lat, inf, depth))
+        out.append(f"| {depth:g} | {r.verdict.value} | " + "; ".join(x.text for x in r.reasons) + " |")
+    return out + [""]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "case-reports.md")
@@ -54,6 +70,7 @@ def main(argv=None) -> int:
                 f"2-deg grid). The shallowest contact with the {aim.structure}: lateral **{aim.lateral_deg:g} deg**, "
                 f"inferior **{aim.inferior_deg:g} deg**, touching at **{aim.contact_depth_mm:.1f} mm** from the skin. "
                 f"At {traj.depth_mm:g} mm:", ""] + report_lines(scene, traj) + [""]
+    out += through_foramen(scene)
     out += ["## Pelvic tilt and the envelope's centre (from `left-entry`)", "",
             "Tilt rotates the scene about the inter-ASIS line; positive is anterior tilt.", "",
             "| tilt (deg) | verdict | bone crossed (mm) | reasons |", "|---|---|---|---|"]
