@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
                                QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
+from ..core.conventions import MAX_ANGLE_DEG
 from ..core.trajectory import MAX_DEPTH_MM, Trajectory
 from ..session import Session
 from .controls import ValueControl
@@ -37,11 +38,11 @@ class TrajectoryPanel(QWidget):
         self.pick.setToolTip("Then right-click (or press P) on the bone or the skin in the 3D view")
         self.lock = QCheckBox("Lock")
         self.lock.setToolTip("Lock the trajectory against accidental picking and edits (Ctrl+L)")
-        self.lateral = ValueControl("Lateral", "°", -45, 75, 0.1,
+        self.lateral = ValueControl("Lateral", "°", -MAX_ANGLE_DEG, MAX_ANGLE_DEG, 0.1,
                                     tooltip="Angle from the para-sagittal plane; + lateral, − medial")
-        self.inferior = ValueControl("Inferior", "°", -45, 60, 0.1,
+        self.inferior = ValueControl("Inferior", "°", -MAX_ANGLE_DEG, MAX_ANGLE_DEG, 0.1,
                                      tooltip="Angle from the transverse plane; + toward the feet")
-        self.depth = ValueControl("Depth", "mm", 0, 120, 0.5,
+        self.depth = ValueControl("Depth", "mm", 0, MAX_DEPTH_MM, 0.5,
                                   tooltip=f"From the skin puncture along the needle (max {MAX_DEPTH_MM:g} mm)")
         self.projected = QLabel()
         self.projected.setToolTip("What the aim reads as on an axial and a sagittal image")

@@ -203,8 +203,19 @@ def add_orientation_marker(plotter: pv.Plotter) -> None:
     plotter.add_axes(xlabel="R", ylabel="A", zlabel="S", line_width=3, labels_off=False)
 
 
+def legend_color(color: str, *, min_luminance: float = 0.55) -> str:
+    """``color`` lightened toward white until it reads on the legend's dark background."""
+    rgb = np.array(pv.Color(color).float_rgb)
+    for _ in range(10):
+        if rgb @ np.array([0.2126, 0.7152, 0.0722]) >= min_luminance:
+            break
+        rgb = rgb + (1.0 - rgb) * 0.25
+    return pv.Color(tuple(rgb)).hex_rgb
+
+
 def legend_entries(scene: Scene) -> list[tuple[str, str]]:
-    """(label, colour) per role present, plus the needle's tissue colours."""
+    """(label, colour) per role present, plus the needle's tissue colours (lightened where
+    needed to read on the legend's dark background)."""
     seen: dict[str, str] = {}
     for s in scene:
         label = {"cortical_bone": "bone", "nerve_root": "sacral root", "dura": "dura / sleeve"}.get(s.role.value, s.role.value)
@@ -213,7 +224,7 @@ def legend_entries(scene: Scene) -> list[tuple[str, str]]:
         seen.setdefault(label, structure_color(s))
     for t in (Tissue.SOFT_TISSUE, Tissue.CORTEX, Tissue.MARROW):
         seen.setdefault(f"needle in {t.value}", TISSUE_COLORS[t])
-    return list(seen.items())
+    return [(label, legend_color(color)) for label, color in seen.items()]
 
 
 

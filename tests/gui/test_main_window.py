@@ -248,3 +248,10 @@ def test_light_detail_while_dragging_and_full_detail_at_rest(make_window, qtbot)
     qtbot.waitUntil(lambda: not w.view.interactive, timeout=3000)
     assert w.view.actors["big bone"].GetMapper().GetInput().GetNumberOfCells() == full
     assert w.view.actors["skin"].GetVisibility()
+
+
+def test_every_valid_value_shows_unclamped(make_window):
+    w = make_window()
+    assert w.session.update(lateral_deg=-60.0, inferior_deg=25.0, depth_mm=250.0)
+    tp = w.trajectory_panel
+    assert (tp.lateral.value(), tp.inferior.value(), tp.depth.value()) == (-60.0, 25.0, 250.0)
