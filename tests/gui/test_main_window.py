@@ -255,3 +255,36 @@ def test_every_valid_value_shows_unclamped(make_window):
     assert w.session.update(lateral_deg=-60.0, inferior_deg=25.0, depth_mm=250.0)
     tp = w.trajectory_panel
     assert (tp.lateral.value(), tp.inferior.value(), tp.depth.value()) == (-60.0, 25.0, 250.0)
+
+
+def test_mesh_files_with_assigned_roles_become_a_scene(make_window, tmp_path, qtbot):
+    from needlesim.gui.dialogs import MeshRolesDialog
+    from tests.conftest import box
+
+    box([-50, 0, -50], [50, 20, 50]).export(tmp_path / "left_ilium.stl")
+    box([-5, 40, -5], [5, 60, 5]).export(tmp_path / "nerve_thing.ply")
+    dialog = MeshRolesDialog([str(tmp_path / "left_ilium.stl"), str(tmp_path / "nerve_thing.ply")])
+    qtbot.addWidget(dialog)
+    (_, role0, side0, _), (_, role1, _, units1) = dialog.rows
+    assert (role0.currentText(), side0.currentText(), role1.currentText()) == ("cortical_bone", "left", "nerve")
+    scene = dialog.build_scene()
+    assert scene.names == ["left ilium", "nerve thing"] and scene["nerve thing"].critical
+    units1.setCurrentText("m")  # 20 m across: refused with the file named
+    from needlesim.core.errors import MeshError
+
+    with pytest.raises(MeshError, match="nerve_thing.ply"):
+        dialog.build_scene()
+
+
+def test_recent_files_geometry_and_about(make_window, tmp_path, settings):
+    from needlesim._version import __version__
+    from needlesim.gui.dialogs import ABOUT_HTML
+
+    w = make_window()
+    assert w.save_session(tmp_path / "a.json")
+    assert settings.value("recent", [], type=list)[0] == str(tmp_path / "a.json")
+    assert [a.text() for a in w.recent_menu.actions()] == [str(tmp_path / "a.json")]
+    w.close()
+    assert settings.value("geometry") is not None
+    text = ABOUT_HTML.format(version=__version__)
+    assert __version__ in text and "CC BY 4.0" in text and "10.48539/HBM427.CCRP.887" in text
