@@ -5,4 +5,13 @@
 
 from ._version import __version__
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "sweep"]
+
+
+def __getattr__(name: str):
+    """``needlesim.sweep(...)`` without importing pandas on ``import needlesim``."""
+    if name == "sweep":
+        from .sweeps import sweep
+
+        return sweep
+    raise AttributeError(f"module 'needlesim' has no attribute {name!r}")

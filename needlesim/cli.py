@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--template", type=Path, help="a built scene to warp (default: the built-in scene)")
     n.add_argument("-o", "--output", type=Path, required=True, help="folder to write the scene into")
     n.set_defaults(func=_cmd_anatomy)
+    from .cli_sweep import add_commands
+
+    add_commands(sub)
     a = sub.add_parser("app", help="open the desktop app (the default with no command)")
     a.add_argument("--scene", type=Path, help="scene manifest or folder (default: the built-in scene)")
     a.add_argument("--session", type=Path, help="a saved session to reopen")

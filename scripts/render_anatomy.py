@@ -64,6 +64,9 @@ def render(folder: Path, out: Path) -> None:
     _shot(_plotter(scene, bone_opacity=0.3, sleeves=False), out / "anatomy_roots_anterior.png", c + [0, 250, -60], c, zoom=2.0)
     notch = scene.landmarks.get("left-sciatic-notch-top", c)
     _shot(_plotter(scene, bone_opacity=0.3), out / "anatomy_left_lateral.png", notch + [-400, -60, 0], notch, zoom=1.6)
+    # axial: from the feet, anterior up, patient's right on the viewer's left (radiological)
+    _shot(_plotter(scene, bone_opacity=0.3), out / "anatomy_axial.png", c + [0, 0, -450], c, up=(0, 1, 0), zoom=1.2)
+    _shot(_plotter(scene, bone_opacity=0.3), out / "anatomy_oblique.png", c + [-300, -330, 200], c, zoom=1.2)
 
 
 def main() -> None:

@@ -99,6 +99,8 @@ class Engine:
         self.critical_soup = TriangleSoup.from_meshes([(s.vertices, s.faces) for s in crit])
         self.clearance_index = ClearanceIndex([(s.vertices, s.faces) for s in crit])
         self.split_marrow = not scene.by_role(Role.MARROW)
+        diagonal = np.ptp(self.soup.triangles.reshape(-1, 3), axis=0) if len(self.soup) else np.ones(3)
+        self._probe_length = float(np.linalg.norm(diagonal)) * 2 + 1.0  # out of the whole scene
         # faces of the soup on a shell bone's inner (endosteal) surface: crossing one moves
         # between cortex and marrow, not in or out of the bone
         self.endosteal = np.zeros(len(self.soup), dtype=bool)
@@ -240,8 +242,7 @@ class Engine:
         """Whether ``point`` is inside structure ``g``: the parity of its surface crossings
         along a fixed oblique ray (chosen so that it is not parallel to anything built
         on the anatomical axes)."""
-        far = float(np.linalg.norm(np.ptp(self.soup.triangles.reshape(-1, 3), axis=0))) * 2 + 1.0
-        hits = self.caster.all_hits(point[None], PROBE_DIRECTION[None], far)
+        hits = self.caster.all_hits(point[None], PROBE_DIRECTION[None], self._probe_length)
         return bool(np.count_nonzero(hits.geom == g) % 2)
 
     def _contacts(self, puncture, d, depth, length, intervals) -> tuple[Contact, ...]:

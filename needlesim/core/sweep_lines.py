@@ -160,10 +160,11 @@ def contact_table(engine: Engine, origins: np.ndarray, d: np.ndarray, distance: 
 def refine_binding(engine: Engine, depth: np.ndarray, mitre: np.ndarray, origins: np.ndarray, d: np.ndarray,
                    distance: float, t_max: float, breach_mm: np.ndarray) -> None:
     """Solve exactly, in place, each ray's *binding* contact -- its smallest over the
-    structures, if not beyond ``breach_mm`` (past which it cannot change a verdict) -- wherever it was met on a mitre; repeat while
-    the new smallest is also one. The verdicts, the maximum safe depth and the first
-    critical structure depend on nothing else; other structures' columns may stay early
-    at sharp edges (the safe side). A few rays per sweep."""
+    structures, if not beyond ``breach_mm`` (past which it cannot change a verdict) --
+    wherever it was met on a mitre; repeat while the new smallest is also one. The
+    verdicts, the maximum safe depth and the first critical structure depend on nothing
+    else; other structures' columns may stay early at sharp edges (the safe side). A
+    few rays per sweep."""
     if not depth.shape[1]:
         return
     rows = np.arange(len(depth))
@@ -249,9 +250,11 @@ def crossing_tables(engine: Engine, hits: RayHits, depth: np.ndarray, n: int, or
         np.minimum.at(enter, (hits.ray[at0], hits.geom[at0]), 0.0)
         e = ok & hits.entering
         np.minimum.at(enter, (hits.ray[e], hits.geom[e]), depth[e])
-    bone = np.array([s.is_bone and not s.critical for s in engine.structures])
-    x = np.flatnonzero(ok & ~hits.entering & bone[hits.geom])
-    y = np.flatnonzero(clean & hits.entering & bone[hits.geom])
+    # a shell bone's inner (endosteal) surface leads into its marrow, not out of the bone
+    bone = np.array([s.is_bone and not s.critical for s in engine.structures])[hits.geom] & \
+        ~engine.endosteal[hits.face]
+    x = np.flatnonzero(ok & ~hits.entering & bone)
+    y = np.flatnonzero(clean & hits.entering & bone)
     parts = [(hits.ray[x], depth[x], hits.geom[x], engine.soup.normals[hits.face[x]],
               hits.ray[y], depth[y], hits.geom[y])]
     for i in np.flatnonzero(slow):  # rare: edge, vertex or tangent crossings
@@ -298,6 +301,10 @@ def _slow_ray(engine: Engine, hits: RayHits, depth: np.ndarray, i: int, origin: 
 
         keep, entering, start_inside = clean_crossings(t[idx], ent[idx], inside)
         kt, kf = t[idx][keep], face[idx][keep]
+        endo = engine.endosteal[kf]
+        if endo.any():  # a shell bone: only its outer surface bounds the bone (as the engine reads it)
+            start_inside = not entering[~endo][0] if (~endo).any() else start_inside
+            kt, kf, entering = kt[~endo], kf[~endo], entering[~endo]
         ivs = inside_intervals(kt, entering, np.zeros(len(kt)), -CAST_LEAD_IN_MM, length, start_inside)
         s = engine.structures[g]
         for a, b, _, _ in ivs:
