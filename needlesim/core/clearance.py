@@ -87,19 +87,36 @@ class ClearanceIndex:
         self.cl_rep = self.centers[best] if len(best) else np.zeros((0, 3))
         self.geom_cl_start = np.searchsorted(self.cl_geom, np.arange(self.n_geoms))
 
-    def query(self, p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per mesh: the exact distance from segment ``p-q`` to its surface and the two
-        closest points. Returns ``(distance (k,), on_segment (k, 3), on_mesh (k, 3))``."""
+    def query(self, p: np.ndarray, q: np.ndarray, *, horizon_mm: float = np.inf
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per mesh: the distance from segment ``p-q`` to its surface and the two closest
+        points. Exact for every mesh that may come within ``horizon_mm``; a mesh that
+        certainly stays beyond it gets the distance to its nearest cluster representative
+        (a point on its surface: an upper bound, within a cluster's size of the truth).
+
+        Returns ``(distance (k,), on_segment (k, 3), on_mesh (k, 3), exact (k,) bool)``."""
         k = self.n_geoms
         dist, on_seg, on_mesh = np.full(k, np.inf), np.zeros((k, 3)), np.zeros((k, 3))
+        exact = np.ones(k, dtype=bool)
         if not len(self.triangles):
-            return dist, on_seg, on_mesh
-        upper = np.full(k, np.inf)
+            return dist, on_seg, on_mesh, exact
+        # upper bound per mesh: the nearest on-surface representative point of its clusters
+        rep_w = _point_segment_offset(self.cl_rep, p, q)
+        rep_d = np.sqrt(np.einsum("ij,ij->i", rep_w, rep_w))
+        upper = np.minimum.reduceat(rep_d, self.geom_cl_start)
         # supporting-plane bound of the convex distance-to-segment over each cluster's box
         w = _point_segment_offset(self.cl_center, p, q)
         f = np.sqrt(np.einsum("ij,ij->i", w, w))
         grad = w / np.maximum(f, 1e-300)[:, None]
         lower = np.where(f > 0, f - np.einsum("ij,ij->i", np.abs(grad), self.cl_half), 0.0)
+        far = np.minimum.reduceat(lower, self.geom_cl_start) > horizon_mm
+        if far.any():  # beyond the horizon: the nearest representative point will do
+            best_rep = _first_per_group(rep_d, self.cl_geom)
+            gf = np.flatnonzero(far)
+            rows = best_rep[gf]
+            dist[gf], on_mesh[gf], on_seg[gf] = rep_d[rows], self.cl_rep[rows], self.cl_rep[rows] - rep_w[rows]
+            exact[gf] = False
+            lower = np.where(far[self.cl_geom], np.inf, lower)
         # tighten: the centroids (on the surface) of each mesh's most promising cluster
         at_min = np.flatnonzero(lower == np.minimum.reduceat(lower, self.geom_cl_start)[self.cl_geom])
         best = at_min[np.r_[True, self.cl_geom[at_min][1:] != self.cl_geom[at_min][:-1]]]
@@ -113,6 +130,9 @@ class ClearanceIndex:
         dc = np.sqrt(np.einsum("ij,ij->i", w, w))
         # tighten each mesh's upper bound with the centroids (on the surface) of the survivors
         np.minimum.at(upper, g, dc)
+        # cheap bound first (bounding sphere), the sharper ones on what survives it
+        near = dc - self.radii[cand] <= upper[g]
+        cand, g, c, w, dc = cand[near], g[near], c[near], w[near], dc[near]
         # distance to the segment is convex: f(x) >= f(c) + grad f(c).(x - c), and the
         # smallest of that over a triangle is at a corner (a supporting-plane lower bound)
         grad = w / np.maximum(dc, 1e-300)[:, None]
@@ -129,7 +149,7 @@ class ClearanceIndex:
         d, a, b = segment_triangles_distance(p, q, self.triangles[cand])
         first = _first_per_group(d, g)
         dist[g[first]], on_seg[g[first]], on_mesh[g[first]] = d[first], a[first], b[first]
-        return dist, on_seg, on_mesh
+        return dist, on_seg, on_mesh, exact
 
 
 def _point_segment_offset(x: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:

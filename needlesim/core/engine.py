@@ -31,7 +31,7 @@ from .raycast import Backend, RayHits, make_caster
 from .results import Breach, Contact, Hit, PathSegment, Tissue, _pt
 from .scene import Role, Scene
 from .tissue import Interval, breaches, clean_crossings, inside_intervals, structure_intervals, tissue_path
-from .tolerances import CAST_LEAD_IN_MM, DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, SKIN_SEARCH_MM
+from .tolerances import TOL, CAST_LEAD_IN_MM, DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, SKIN_SEARCH_MM
 from .trajectory import Trajectory
 
 #: Direction of the inside/outside probe ray (unit; irrational-looking on purpose).
@@ -87,6 +87,8 @@ class Engine:
         self.scene, self.backend = scene, Backend(backend)
         self.refine_contacts = bool(refine_contacts)
         self.radius, self.margin = needle_diameter_mm / 2.0, float(margin_mm)
+        # past this an exact clearance decides nothing (see Tolerances.exact_clearance_horizon_mm)
+        self.clearance_horizon = max(TOL.exact_clearance_horizon_mm, self.margin + self.radius + 10.0)
         self.structures = list(scene.structures)
         self.soup = TriangleSoup.from_meshes([(s.vertices, s.faces) for s in self.structures])
         self.caster = make_caster(self.soup, self.backend)
@@ -158,7 +160,8 @@ class Engine:
     def clearances(self, p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per critical structure: distance from the axis segment ``p-q`` to its surface,
         and the closest points on each (exact, float64, on every backend)."""
-        return self.clearance_index.query(p, q)
+        dist, on_seg, on_tri, _ = self.clearance_index.query(p, q, horizon_mm=self.clearance_horizon)
+        return dist, on_seg, on_tri
 
     # -- the whole evaluation ------------------------------------------------------------
     def evaluate(self, trajectory: Trajectory, *, max_length_mm: float = DEFAULT_MAX_LENGTH_MM) -> Evaluation:
@@ -248,14 +251,15 @@ class Engine:
     def _contacts(self, puncture, d, depth, length, intervals) -> tuple[Contact, ...]:
         contact = self.contact_depths(puncture, d, self.radius, length)
         near = self.contact_depths(puncture, d, self.radius + self.margin, length)
-        dist, on_seg, on_tri = self.clearances(puncture, puncture + depth * d)
+        dist, on_seg, on_tri, exact = self.clearance_index.query(puncture, puncture + depth * d,
+                                                                 horizon_mm=self.clearance_horizon)
         inside = {iv.structure.name for iv in intervals if iv.start < depth and iv.end > 0}
         out = []
         for k, i in enumerate(self.critical_ids):
             name = self.structures[i].name
             clearance = -self.radius if name in inside else dist[k] - self.radius
             out.append(Contact(name, float(contact[k]), float(near[k]), float(clearance),
-                               _pt(on_seg[k]), _pt(on_tri[k])))
+                               _pt(on_seg[k]), _pt(on_tri[k]), bool(exact[k])))
         return tuple(out)
 
 

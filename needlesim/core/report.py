@@ -62,7 +62,7 @@ def format_report(report: RiskReport, *, max_clearances: int = 8) -> str:
     contacts = sorted(ev.contacts, key=lambda c: c.clearance_mm)[:max_clearances]
     if contacts:
         lines.append(f"clearance (needle surface to structure; margin {ev.margin_mm:g} mm):")
-        lines += [f"  {c.structure:<28} {c.clearance_mm:7.1f} mm" for c in contacts]
+        lines += [f"  {c.structure:<28} {'' if c.clearance_exact else '~'}{c.clearance_mm:7.1f} mm" for c in contacts]
     env = report.envelope
     lines.append(f"envelope {env.name} ({'inside' if report.inside_envelope else 'OUTSIDE'}): "
                  + "; ".join(c.describe() for c in report.envelope_checks))

@@ -88,6 +88,9 @@ class Contact:
     clearance_mm : gap between the needle's outer surface (skin puncture to tip) and the
         structure; <= 0 is contact, ``-radius`` means the axis itself reaches it.
     needle_point, structure_point : the closest points (RAS mm).
+    clearance_exact : False when the structure stays beyond
+        ``Tolerances.exact_clearance_horizon_mm`` and the clearance is an upper bound within a
+        few mm of the truth (no verdict depends on it).
     """
 
     structure: str
@@ -96,6 +99,7 @@ class Contact:
     clearance_mm: float
     needle_point: tuple[float, float, float]
     structure_point: tuple[float, float, float]
+    clearance_exact: bool = True
 
     @property
     def touches(self) -> bool:
@@ -105,6 +109,7 @@ class Contact:
         f = lambda x: None if not np.isfinite(x) else float(x)  # noqa: E731 (JSON has no inf)
         return {"structure": self.structure, "contact_depth_mm": f(self.contact_depth_mm),
                 "margin_depth_mm": f(self.margin_depth_mm), "clearance_mm": float(self.clearance_mm),
+                "clearance_exact": self.clearance_exact,
                 "needle_point": list(self.needle_point), "structure_point": list(self.structure_point)}
 
 

@@ -58,6 +58,11 @@ class Tolerances:
     #: the units are almost certainly wrong (metres read as mm, or mm read as metres).
     min_structure_size_mm: float = 1.0
     max_structure_size_mm: float = 3000.0
+    #: Clearances are exact (float64, to ~1e-9 mm) for every critical structure that may come
+    #: within this of the needle's axis; one that certainly stays farther gets an upper bound
+    #: within a few mm of the truth (a point on its surface), and is marked approximate. No
+    #: verdict depends on a clearance this large (the margin is at most 50 mm), mm.
+    exact_clearance_horizon_mm: float = 25.0
     #: Longest a joined scene may be across before it is refused as mis-scaled, mm.
     max_scene_size_mm: float = 5000.0
 

@@ -113,7 +113,9 @@ class RiskPanel(QWidget):
         self.clearances.setRowCount(len(contacts))
         for row, c in enumerate(contacts):
             name = QTableWidgetItem(c.structure)
-            value = QTableWidgetItem("contact" if c.touches else f"{c.clearance_mm:.1f}")
+            value = QTableWidgetItem("contact" if c.touches else f"{'' if c.clearance_exact else '~'}{c.clearance_mm:.1f}")
+            if not c.clearance_exact:
+                value.setToolTip("far: an upper bound within a few mm (exact within 25 mm of the needle)")
             value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if c.touches:
                 color = QColor(VERDICT_COLORS["danger"])

@@ -53,7 +53,8 @@ def test_clearance_index_equals_brute_force():
     index = ClearanceIndex([(m.vertices, m.faces) for m in meshes])
     for _ in range(40):
         p, q = rng.uniform(-60, 60, (2, 3))
-        dist, on_seg, on_mesh = index.query(p, q)
+        dist, on_seg, on_mesh, exact = index.query(p, q)
+        assert exact.all()
         for g, m in enumerate(meshes):
             brute = segment_triangles_distance(p, q, m.triangles)[0].min()
             assert dist[g] == pytest.approx(brute, abs=1e-9)
@@ -75,3 +76,18 @@ def test_first_contact_depth_is_where_distance_reaches_the_radius():
         _, before, _ = trimesh.proximity.closest_point(mesh, (o + (t - 1e-3) * d)[None])
         assert at[0] == pytest.approx(1.5, abs=1e-9)
         assert before[0] > 1.5
+
+
+def test_beyond_the_horizon_the_clearance_is_an_upper_bound_and_flagged():
+    rng = np.random.default_rng(7)
+    meshes = random_meshes(rng)
+    index = ClearanceIndex([(m.vertices, m.faces) for m in meshes])
+    p, q = np.array([0.0, 0.0, 0.0]), np.array([0.0, 0.0, 5.0])
+    exact_d, *_ = index.query(p, q)
+    d, on_seg, on_mesh, exact = index.query(p, q, horizon_mm=20.0)
+    for g in range(len(meshes)):
+        if exact[g]:
+            assert d[g] == pytest.approx(exact_d[g], abs=1e-9)
+        else:
+            assert exact_d[g] > 20.0 - 1e-9 and exact_d[g] <= d[g] <= exact_d[g] + 15.0
+            assert np.linalg.norm(on_seg[g] - on_mesh[g]) == pytest.approx(d[g])
