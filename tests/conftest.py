@@ -35,6 +35,19 @@ def root_prism(center_xy, radius, sections=64) -> trimesh.Trimesh:
     return m
 
 
+def write_manifest(scene, folder):
+    """Write ``scene`` as a manifest folder (PLY meshes, inline landmarks)."""
+    lines = ['[scene]\nname = "analytic"\n\n[scene.landmark_points]']
+    lines += [f"{k} = {list(map(float, v))}" for k, v in scene.landmarks.items()]
+    for s in scene:
+        fname = s.name.replace(" ", "_") + ".ply"
+        s.mesh.export(folder / fname)
+        lines.append(f'\n[[structure]]\nname = "{s.name}"\nrole = "{s.role.value}"\nside = "{s.side.value}"\n'
+                     f'mesh = "{fname}"\ncortical_thickness_mm = {s.cortical_thickness_mm}')
+    (folder / "scene.toml").write_text("\n".join(lines))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def analytic_scene() -> Scene:
     """Skin y in [-30, 300]; a bone slab y in [20, 40] (cortex 2 mm); a root (radius 2.5)

@@ -217,7 +217,7 @@ def test_rendered_pixels(make_window):
 
 
 def test_scene_loads_off_the_gui_thread(make_window, tmp_path, qtbot, analytic_scene):
-    from tests.test_cli import write_manifest
+    from tests.conftest import write_manifest
 
     w = make_window()
     folder = write_manifest(analytic_scene, tmp_path)

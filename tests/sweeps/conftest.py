@@ -8,18 +8,9 @@ import sys
 
 import pytest
 
+from tests.conftest import write_manifest
 
-def write_manifest(scene, folder):
-    """Write ``scene`` as a manifest folder (PLY meshes, inline landmarks)."""
-    lines = ['[scene]\nname = "analytic"\n\n[scene.landmark_points]']
-    lines += [f"{k} = {list(map(float, v))}" for k, v in scene.landmarks.items()]
-    for s in scene:
-        fname = s.name.replace(" ", "_") + ".ply"
-        s.mesh.export(folder / fname)
-        lines.append(f'\n[[structure]]\nname = "{s.name}"\nrole = "{s.role.value}"\nside = "{s.side.value}"\n'
-                     f'mesh = "{fname}"\ncortical_thickness_mm = {s.cortical_thickness_mm}')
-    (folder / "scene.toml").write_text("\n".join(lines))
-    return folder
+
 
 
 @pytest.fixture(scope="session")
