@@ -59,7 +59,10 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--depth-sd", type=float, default=D.DEPTH_SD_MM, metavar="MM",
                    help=f"depth error s.d. (default {D.DEPTH_SD_MM:g} mm, assumed)")
     s.add_argument("--seed", type=int, default=D.DEFAULT_SEED, help="random seed (default fixed: reproducible)")
-    s.add_argument("--phantoms", type=int, default=0, metavar="N", help="sweep N phantom individuals (not yet)")
+    s.add_argument("--phantoms", default=None, metavar="N",
+                   help=f"sweep the aims over N phantom individuals warped from the scene (seeded by --seed; "
+                        f"cached in OUTPUT.phantoms/; more than {D.MAX_PHANTOMS_WITHOUT_CONFIRM} needs --yes) and "
+                        "write the fraction of anatomies in which each aim is danger / caution")
     s.add_argument("--yes", action="store_true", help="run even a very large sweep")
     s.add_argument("-o", "--output", required=True, type=Path, help="output .parquet or .csv")
     s.set_defaults(func=cmd_sweep)
@@ -95,8 +98,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .core.tolerances import DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, DEFAULT_NEEDLE_DIAMETER_MM
     from .sweeps.grid import GridError
 
-    if args.phantoms:
-        raise GridError("--phantoms needs phantom individuals from 'needlesim anatomy', not available yet")
+    if args.phantoms is not None and args.mc_samples:
+        raise GridError("--phantoms and --mc-samples cannot be combined (yet): run them separately")
     if args.workers is not None and args.workers < 1:
         raise GridError(f"--workers must be at least 1, got {args.workers}")
     common = dict(entries=_entries(args), lateral_deg=args.lateral, inferior_deg=args.inferior,
@@ -110,15 +113,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         frame, what = _run(args, common)
     except KeyboardInterrupt:
-        print(f"needlesim sweep: finished chunks are kept in {args.output}.parts/; run the same command "
-              "again to resume", file=sys.stderr)
+        kept = (f"built individuals in {args.output}.phantoms/" if args.phantoms
+                else f"finished chunks in {args.output}.parts/")
+        print(f"needlesim sweep: {kept} are kept; run the same command again to resume", file=sys.stderr)
         raise
     print(f"wrote {args.output}: {what} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 
 
 def _run(args: argparse.Namespace, common: dict) -> tuple[object, str]:
-    if args.mc_samples:
+    if args.phantoms is not None:
+        from .sweeps.population import population_sweep
+
+        frame = population_sweep(args.scene, phantoms=args.phantoms, seed=args.seed, **common)
+        meta = frame.attrs["needlesim"]
+        what = (f"{len(frame):,} aim x depth rows over {meta['n_built']} individuals "
+                f"({meta['n_skipped']} skipped)")
+    elif args.mc_samples:
         from .sweeps.montecarlo import HandError, breach_probability
 
         err = HandError(angle_sd_deg=args.angle_sd, entry_sd_mm=args.entry_sd, depth_sd_mm=args.depth_sd)

@@ -13,7 +13,7 @@ from .._version import __version__
 from ..core.raycast import Backend
 from ..core.scene import Scene
 from ..core.tolerances import DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, DEFAULT_NEEDLE_DIAMETER_MM
-from .defaults import CHUNK_DIRECTIONS
+from .defaults import CHUNK_DIRECTIONS, DEFAULT_SEED
 from .grid import OutputError, SweepJob, check_size, parse_range
 from .runner import ChunkHook, PartStore, SceneSource, run_job
 from .table import write_table
@@ -98,7 +98,8 @@ def sweep(scene: Scene | str | Path | None = None, *, entries: Sequence[str] = (
           needle_diameter_mm: float = DEFAULT_NEEDLE_DIAMETER_MM, backend: Backend | str = Backend.EMBREE,
           max_length_mm: float = DEFAULT_MAX_LENGTH_MM, workers: int | None = None, scheduler: str | None = None,
           output: str | Path | None = None, confirm: bool = False, progress: bool | None = None,
-          on_chunk: ChunkHook | None = None) -> pd.DataFrame:
+          on_chunk: ChunkHook | None = None, phantoms: int | str | None = None, seed: int = DEFAULT_SEED,
+          phantom_cache: str | Path | None = None) -> pd.DataFrame:
     """Sweep every lateral x inferior aim from each entry; one row per entry x direction.
 
     Parameters
@@ -115,13 +116,25 @@ def sweep(scene: Scene | str | Path | None = None, *, entries: Sequence[str] = (
     confirm : allow more than the size limit of :mod:`needlesim.sweeps.defaults`
     progress : a progress bar on stderr (default: when stderr is a terminal)
     on_chunk : called as ``on_chunk(index, done, total)`` after each chunk is stored
+    phantoms, seed, phantom_cache : sweep the same aims over ``phantoms`` individuals
+        warped from ``scene`` and seeded from ``seed``, cached in ``phantom_cache``
+        (default ``<output>.phantoms``); see :mod:`needlesim.sweeps.population`
 
     Returns
     -------
     pandas.DataFrame
-        Columns as in :mod:`needlesim.sweeps.table`; ``frame.attrs["needlesim"]`` holds
-        the metadata written to the file.
+        Columns as in :mod:`needlesim.sweeps.table` (with ``phantoms``: one row per entry x
+        aim x depth, as in :func:`needlesim.sweeps.population.aggregate`);
+        ``frame.attrs["needlesim"]`` holds the metadata written to the file.
     """
+    if phantoms is not None:
+        from .population import population_sweep
+
+        return population_sweep(scene, phantoms=phantoms, seed=seed, phantom_cache=phantom_cache, entries=entries,
+                                lateral_deg=lateral_deg, inferior_deg=inferior_deg, depths_mm=depths_mm,
+                                envelope=envelope, margin_mm=margin_mm, needle_diameter_mm=needle_diameter_mm,
+                                backend=Backend(backend).value, max_length_mm=max_length_mm, workers=workers,
+                                scheduler=scheduler, output=output, confirm=confirm, progress=progress)
     scene_obj, source = resolve_scene(scene)
     job = make_job(scene_obj, list(entries), lateral_deg, inferior_deg, depths_mm, envelope=envelope,
                    margin_mm=margin_mm, needle_diameter_mm=needle_diameter_mm, backend=backend,

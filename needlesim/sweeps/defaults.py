@@ -16,6 +16,11 @@ CHUNK_DIRECTIONS = 2048
 #: typo in a grid (``-30:60:0.001``) is far more likely than intent.
 MAX_LINES_WITHOUT_CONFIRM = 50_000_000
 
+#: Most phantom individuals a population sweep builds without ``--yes``: each takes
+#: 13-30 s to build (a warp and a rebuild of the neural structures), so 50 is up to about
+#: 25 minutes; more is far more likely a typo than intent.
+MAX_PHANTOMS_WITHOUT_CONFIRM = 50
+
 #: Most requested depths: the depth axis is free (one cast gives every depth) but each
 #: depth is a verdict column.
 MAX_DEPTHS = 2001

@@ -1,0 +1,240 @@
+"""Population sweeps: the same aims over N phantom individuals, and the fraction of
+anatomies in which each aim, at each depth, is ``danger`` (and ``caution``).
+
+Individuals are the morphometric warps of :mod:`needlesim.anatomy.individuals`. Individual
+``k`` (0-based) of a run with seed ``S`` is drawn with the seed
+``SeedSequence([S, k]).generate_state(1)[0]`` (a uint32, see :func:`phantom_seeds`): same
+``S``, same individuals, and the first N of a larger run are the N of a smaller one. A
+seed whose warped pelvis lacks a landmark (any :class:`NeedlesimError` while building) is
+skipped and counted, never fatal.
+
+Built individuals are cached as scene folders in ``<output>.phantoms/seed-<k>/`` (written
+atomically by :func:`~needlesim.anatomy.build.write_scene`; a skipped seed leaves
+``seed-<k>.skipped.json``), so a rerun builds nothing. ``template.json`` records the
+template's geometry hash; a cache of another template is discarded. Each individual is
+swept from its folder as loaded back from disk, so a first run and a rerun give one table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..core.errors import NeedlesimError
+from ..core.scene import Scene
+from .defaults import DEFAULT_SEED, MAX_PHANTOMS_WITHOUT_CONFIRM
+from .grid import OutputError, check_size
+from .montecarlo import wilson
+from .progress import Progress
+from .table import to_long
+
+#: Columns of the population table, after ``entry, lateral_deg, inferior_deg, depth_mm``.
+COUNT_COLUMNS = ("n_anatomies", "n_danger", "n_caution")
+
+
+class PopulationError(NeedlesimError, ValueError):
+    """A phantom count or seed is invalid, too large without ``--yes``, or no individual
+    could be built."""
+
+
+@dataclass(frozen=True)
+class Built:
+    """The individuals of a run: ``(seed, scene or folder)`` built, ``(seed, reason)`` skipped."""
+
+    seeds: tuple[int, ...]
+    built: tuple[tuple[int, Scene | Path], ...] = ()
+    skipped: tuple[tuple[int, str], ...] = field(default=())
+
+
+def parse_count(value: object, *, confirm: bool) -> int:
+    """The number of phantoms, checked: a whole number >= 1, at most
+    :data:`MAX_PHANTOMS_WITHOUT_CONFIRM` unless ``confirm``."""
+    if isinstance(value, str):
+        try:
+            n = int(value.strip())
+        except ValueError:
+            raise PopulationError(f"--phantoms must be a whole number of individuals, got {value!r}") from None
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        n = int(value)
+    else:
+        raise PopulationError(f"--phantoms must be a whole number of individuals, got {value!r}")
+    if n < 1:
+        raise PopulationError(f"--phantoms must be at least 1, got {n}")
+    if n > MAX_PHANTOMS_WITHOUT_CONFIRM and not confirm:
+        raise PopulationError(f"--phantoms {n}: building more than {MAX_PHANTOMS_WITHOUT_CONFIRM} individuals "
+                              f"takes about {n * 20 / 60:.0f} min; pass --yes to build them anyway")
+    return int(n)
+
+
+def phantom_seeds(seed: int, n: int) -> tuple[int, ...]:
+    """The seeds of individuals ``0..n-1`` of a run seeded ``seed`` (uint32 each)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise PopulationError(f"--seed must be a non-negative whole number, got {seed!r}")
+    return tuple(int(np.random.SeedSequence([int(seed), k]).generate_state(1)[0]) for k in range(n))
+
+
+def check_template(template: Scene) -> None:
+    """Refuse up front a template that cannot be warped (no bones to warp)."""
+    from ..anatomy.individuals import BONES
+
+    missing = [b for b in BONES if b != "coccyx" and b not in template.names]
+    if missing:
+        raise PopulationError(f"phantoms are warps of a pelvis; the scene {template.name!r} lacks "
+                              f"{', '.join(missing)} (use the built-in scene or a built one)")
+
+
+class PhantomCache:
+    """Built individuals on disk (``folder=None``: kept in memory, nothing cached)."""
+
+    def __init__(self, folder: Path | None, template: Scene) -> None:
+        self.folder = folder
+        if folder is None:
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            marker = folder / "template.json"
+            key = template.geometry_key
+            if marker.exists() and json.loads(marker.read_text()).get("template_geometry_key") != key:
+                for p in folder.glob("seed-*"):  # individuals of another template: ours to discard
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+            _atomic_text(marker, json.dumps({"template_geometry_key": key, "template_name": template.name}))
+        except (OSError, ValueError) as exc:
+            raise OutputError(f"cannot use phantom cache {folder}: {exc}") from None
+
+    def lookup(self, seed: int) -> Path | str | None:
+        """The cached folder, the reason a seed was skipped, or None if not tried yet."""
+        if self.folder is None:
+            return None
+        if (self.folder / f"seed-{seed}" / "scene.toml").is_file():
+            return self.folder / f"seed-{seed}"
+        skipped = self.folder / f"seed-{seed}.skipped.json"
+        return json.loads(skipped.read_text())["reason"] if skipped.is_file() else None
+
+    def put(self, seed: int, scene: Scene) -> Scene | Path:
+        if self.folder is None:
+            return scene
+        from ..anatomy.build import write_scene
+
+        return write_scene(scene, self.folder / f"seed-{seed}")
+
+    def skip(self, seed: int, reason: str) -> None:
+        if self.folder is not None:
+            _atomic_text(self.folder / f"seed-{seed}.skipped.json", json.dumps({"seed": seed, "reason": reason}))
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def build_individuals(template: Scene, seeds: Sequence[int], cache: PhantomCache, *,
+                      progress: bool | None = None) -> Built:
+    """Build (or find in ``cache``) the individual of every seed; skip those that fail."""
+    from ..anatomy import individuals
+
+    built, skipped = [], []
+    bar = Progress(len(seeds), enabled=progress, label="phantoms")
+    try:
+        for s in seeds:
+            found = cache.lookup(s)
+            if found is None:
+                try:
+                    scene = individuals.make_individual(template, individuals.draw_morphometry(s))
+                except NeedlesimError as exc:
+                    found = f"{type(exc).__name__}: {exc}"
+                    cache.skip(s, found)
+                else:
+                    found = cache.put(s, scene)
+            (skipped if isinstance(found, str) else built).append((s, found))
+            bar.update(1)
+    finally:
+        bar.close()
+    return Built(tuple(seeds), tuple(built), tuple(skipped))
+
+
+def aggregate(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One row per entry x aim x depth: how many anatomies (where the aim is feasible) give
+    ``danger`` and ``caution``, their fractions and 95 % Wilson intervals."""
+    keys = ["entry", "lateral_deg", "inferior_deg", "depth_mm"]
+    longs = [to_long(f).assign(verdict=lambda d: d["verdict"].astype(str)) for f in frames]
+    long = pd.concat(longs, ignore_index=True)
+    counted = long.assign(n_anatomies=long.verdict != "infeasible", n_danger=long.verdict == "danger",
+                          n_caution=long.verdict == "caution")
+    out = counted.groupby(keys, sort=False)[list(COUNT_COLUMNS)].sum().reset_index()
+    n = out["n_anatomies"].to_numpy(float)
+    n[n == 0] = np.nan  # an infeasible aim: no anatomy, no fraction
+    for what in ("danger", "caution"):
+        k = out[f"n_{what}"].to_numpy(float)
+        out[f"p_{what}"] = k / n
+        out[f"p_{what}_lo"], out[f"p_{what}_hi"] = wilson(k, n)
+    first = frames[0][["entry", "lateral_deg", "inferior_deg", "inside_envelope"]]
+    out = out.merge(first, on=["entry", "lateral_deg", "inferior_deg"], how="left", sort=False)
+    order = {e: i for i, e in enumerate(dict.fromkeys(first["entry"]))}  # entries as requested
+    out = out.sort_values(keys, key=lambda c: c.map(order) if c.name == "entry" else c, kind="stable")
+    out = out.reset_index(drop=True)
+    for c in COUNT_COLUMNS:
+        out[c] = out[c].astype(np.int64)
+    return out
+
+
+def population_sweep(scene: Scene | str | Path | None = None, *, phantoms: int | str, seed: int = DEFAULT_SEED,
+                     output: str | Path | None = None, phantom_cache: str | Path | None = None,
+                     confirm: bool = False, progress: bool | None = None, **sweep_kwargs) -> pd.DataFrame:
+    """Sweep the grid of :func:`needlesim.sweeps.sweep` (same keywords) over ``phantoms``
+    individuals warped from ``scene`` (the template), seeded from ``seed``.
+
+    ``phantom_cache`` is where individuals are kept (default ``<output>.phantoms``; none
+    when there is no output). Returns the table of :func:`aggregate`;
+    ``frame.attrs["needlesim"]`` holds the metadata written to the file (seeds, built and
+    skipped individuals, the template's hash)."""
+    from .api import check_output, job_metadata, make_job, resolve_scene, sweep
+    from .table import write_table
+
+    n = parse_count(phantoms, confirm=confirm)
+    seeds = phantom_seeds(seed, n)
+    template, _ = resolve_scene(scene)
+    check_template(template)
+    grid = {"entries": ("left-psis",), "lateral_deg": "-30:60:1", "inferior_deg": "-30:60:1",
+            "depths_mm": "0:100:1", "envelope": "nam2019", "margin_mm": 5.0, "needle_diameter_mm": 3.26,
+            "backend": "embree", "max_length_mm": 150.0}
+    run_opts = {k: sweep_kwargs.pop(k) for k in ("workers", "scheduler") if k in sweep_kwargs}
+    grid.update(sweep_kwargs)
+    entries = list(grid.pop("entries"))
+    job = make_job(template, entries, grid.pop("lateral_deg"), grid.pop("inferior_deg"), grid.pop("depths_mm"),
+                   **grid)  # validates every input on the template before anything is built
+    check_size(len(job.entries) * job.n_directions * n, len(job.depths_mm), confirm=confirm)
+    path = None if output is None else check_output(output)
+    folder = phantom_cache if phantom_cache is not None else (None if path is None else
+                                                              path.with_name(path.name + ".phantoms"))
+    built = build_individuals(template, seeds, PhantomCache(None if folder is None else Path(folder), template),
+                              progress=progress)
+    if not built.built:
+        raise PopulationError(f"none of the {n} individuals could be built: "
+                              + "; ".join(f"seed {s}: {r}" for s, r in built.skipped))
+    kwargs = dict(entries=entries, lateral_deg=list(job.lateral_deg), inferior_deg=list(job.inferior_deg),
+                  depths_mm=list(job.depths_mm), envelope=job.envelope, margin_mm=job.margin_mm,
+                  needle_diameter_mm=job.needle_diameter_mm, backend=job.backend, max_length_mm=job.max_length_mm,
+                  confirm=True, progress=False, **run_opts)
+    frames, keys = [], []
+    for s, individual in built.built:
+        frame = sweep(individual, **kwargs)
+        frames.append(frame)
+        keys.append(frame.attrs["needlesim"]["scene_geometry_key"])
+    out = aggregate(frames)
+    out.attrs["needlesim"] = job_metadata(
+        template, job, kind="population", seed=int(seed), phantoms=n, seeds=list(seeds),
+        seed_rule="individual k: numpy SeedSequence([seed, k]).generate_state(1)[0]",
+        built_seeds=[s for s, _ in built.built], individual_geometry_keys=keys,
+        skipped={str(s): r for s, r in built.skipped}, n_built=len(built.built), n_skipped=len(built.skipped),
+        template_geometry_key=template.geometry_key)
+    if path is not None:
+        write_table(out, path, out.attrs["needlesim"])
+    return out

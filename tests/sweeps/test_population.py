@@ -1,0 +1,110 @@
+"""Population sweeps: seeds, the aggregation math on identical phantoms, real individuals
+(N=2, built once for the module) cached and reused, and bad input refused up front."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from needlesim.anatomy import individuals
+from needlesim.anatomy.params import AnatomyError
+from needlesim.core.builtin import load_builtin_scene
+from needlesim.sweeps import sweep
+from needlesim.sweeps.population import PopulationError, phantom_seeds
+from needlesim.sweeps.table import read_table
+
+GRID = dict(entries=("left-psis", "right-psis"), lateral_deg="0:30:15", inferior_deg="10:30:20",
+            depths_mm=[40.0, 80.0], workers=1)
+
+
+@pytest.fixture(scope="module")
+def template():
+    return load_builtin_scene()
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory, template):
+    """Two real individuals (about 13 s each), swept and written once."""
+    out = tmp_path_factory.mktemp("population") / "pop.parquet"
+    return out, sweep(template, phantoms=2, seed=5, output=out, **GRID)
+
+
+def test_seeds_are_reproducible_and_prefix_stable():
+    assert phantom_seeds(5, 3) == phantom_seeds(5, 3)
+    assert phantom_seeds(5, 2) == phantom_seeds(5, 3)[:2]
+    assert phantom_seeds(5, 3) != phantom_seeds(6, 3) and len(set(phantom_seeds(5, 20))) == 20
+
+
+def test_identical_phantoms_give_the_single_sweep_and_failures_are_skipped(monkeypatch, template):
+    bad = phantom_seeds(9, 3)[1]
+
+    def fake(t, m):  # the template itself; one seed fails as a warp without a landmark would
+        if m.seed == bad:
+            raise AnatomyError("no left-psis on the warped pelvis")
+        return t
+
+    monkeypatch.setattr(individuals, "make_individual", fake)
+    pop = sweep(template, phantoms=3, seed=9, **GRID)
+    one = sweep(template, **GRID)
+    meta = pop.attrs["needlesim"]
+    assert (meta["n_built"], meta["n_skipped"]) == (2, 1)
+    assert meta["built_seeds"] == [s for s in phantom_seeds(9, 3) if s != bad]
+    assert "no left-psis" in meta["skipped"][str(bad)]
+    for depth in GRID["depths_mm"]:
+        rows = pop[pop.depth_mm == depth].reset_index(drop=True)
+        verdict = one[f"verdict_{depth:g}mm"].astype(str)
+        assert list(rows[["entry", "lateral_deg", "inferior_deg"]].itertuples(index=False)) == \
+            list(one[["entry", "lateral_deg", "inferior_deg"]].itertuples(index=False))
+        np.testing.assert_array_equal(rows.p_danger, (verdict == "danger").astype(float))
+        np.testing.assert_array_equal(rows.p_caution, (verdict == "caution").astype(float))
+        assert (rows.n_anatomies == 2).all()
+    assert set(pop.p_danger) | set(pop.p_caution) <= {0.0, 1.0}
+    assert pop.p_danger.sum() > 0 and pop.p_caution.sum() > 0  # the grid has both verdicts
+    hit = pop[pop.p_danger == 1].iloc[0]  # Wilson, k = n = 2: [0.3424, 1]
+    assert hit.p_danger_lo == pytest.approx(0.342380, abs=1e-6) and hit.p_danger_hi == 1.0
+
+
+def test_real_individuals_table_metadata_and_cache(real_run, template, monkeypatch):
+    out, pop = real_run
+    n_dirs = 3 * 2
+    assert len(pop) == 2 * n_dirs * 2
+    assert list(pop.columns[:7]) == ["entry", "lateral_deg", "inferior_deg", "depth_mm", "n_anatomies",
+                                     "n_danger", "n_caution"]
+    meta = pop.attrs["needlesim"]
+    assert meta["n_built"] + meta["n_skipped"] == 2 and meta["n_built"] >= 1
+    assert meta["seeds"] == list(phantom_seeds(5, 2)) and meta["template_geometry_key"] == template.geometry_key
+    for c in ("p_danger", "p_danger_lo", "p_danger_hi", "p_caution", "p_caution_lo", "p_caution_hi"):
+        assert pop[c].between(0, 1).all(), c
+    assert (pop.p_danger_lo <= pop.p_danger).all() and (pop.p_danger <= pop.p_danger_hi).all()
+    assert (pop.n_anatomies == meta["n_built"]).all()
+    on_disk, file_meta = read_table(out)
+    pd.testing.assert_frame_equal(on_disk, pop, check_like=False)
+    assert file_meta["seeds"] == meta["seeds"] and file_meta["n_skipped"] == meta["n_skipped"]
+
+    def no_rebuild(*a, **k):
+        raise AssertionError("rebuilt an individual that was cached")
+
+    monkeypatch.setattr(individuals, "make_individual", no_rebuild)
+    again = sweep(template, phantoms=2, seed=5, output=out, **GRID)
+    pd.testing.assert_frame_equal(again, pop)
+
+
+@pytest.mark.parametrize("n", ["0", "-1", "2.5", "two", "51"])
+def test_bad_phantom_counts_write_nothing(cli, tmp_path, capsys, n):
+    out = tmp_path / "p.parquet"
+    assert cli("sweep", "--phantoms", n, "--lateral", "0", "--inferior", "10", "--depth", "40", "-o", str(out)) == 2
+    assert "--phantoms" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_api_input(template, scene_dir):
+    for n in (0, 2.0, True, "x"):
+        with pytest.raises(PopulationError):
+            sweep(template, phantoms=n, **GRID)
+    with pytest.raises(PopulationError, match="--yes"):
+        sweep(template, phantoms=51, **GRID)
+    with pytest.raises(PopulationError, match="seed"):
+        sweep(template, phantoms=1, seed=-3, **GRID)
+    with pytest.raises(PopulationError, match="lacks"):  # not a pelvis: nothing to warp
+        sweep(scene_dir, phantoms=1, entries=("left-psis",), lateral_deg="0", inferior_deg="0", depths_mm="40")
