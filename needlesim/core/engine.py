@@ -18,6 +18,7 @@ cached on those keys, so moving a slider only casts rays. Per evaluation:
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -164,9 +165,13 @@ class Engine:
         return dist, on_seg, on_tri
 
     # -- the whole evaluation ------------------------------------------------------------
-    def evaluate(self, trajectory: Trajectory, *, max_length_mm: float = DEFAULT_MAX_LENGTH_MM) -> Evaluation:
+    def evaluate(self, trajectory: Trajectory, *, max_length_mm: float = DEFAULT_MAX_LENGTH_MM,
+                 landmarks: Mapping[str, np.ndarray] | None = None) -> Evaluation:
+        """Evaluate one trajectory. ``landmarks`` (default: the scene's) name the entry and
+        the notch: engines are shared by scenes of equal geometry whose landmarks differ."""
+        landmarks = self.scene.landmarks if landmarks is None else landmarks
         d = np.asarray(trajectory.direction)
-        entry = trajectory.entry_point(self.scene)
+        entry = trajectory.entry_point(landmarks)
         puncture, on_skin = self.skin_puncture(entry, d)
         depth = trajectory.depth_mm
         length = max(max_length_mm, depth)
@@ -187,7 +192,7 @@ class Engine:
             hits=tuple(Hit(self.structures[hits.geom[i]].name, float(hit_depth[i]), bool(e),
                            _pt(puncture + hit_depth[i] * d)) for i, e in crossings),
             path=tuple(path), breaches=self._classified(breaches(intervals, depth), hits, hit_depth, crossings,
-                                                        intervals, puncture, d),
+                                                        intervals, puncture, d, landmarks),
             contacts=self._contacts(puncture, d, depth, length, intervals),
         )
 
@@ -212,11 +217,11 @@ class Engine:
         return out, kept_all[np.argsort(kept_all[:, 0], kind="stable")]
 
     def _classified(self, found, hits: RayHits, depth: np.ndarray, crossings: np.ndarray, intervals,
-                    puncture: np.ndarray, d: np.ndarray) -> tuple[Breach, ...]:
+                    puncture: np.ndarray, d: np.ndarray, landmarks) -> tuple[Breach, ...]:
         """Name how each breach leaves its bone (:mod:`needlesim.core.breach`)."""
         out = []
         for b in found:
-            s = self.scene[b.structure]
+            s = next(st for st in self.structures if st.name == b.structure)
             normal = -d
             for i, entering in crossings:  # the leaving crossing at the breach's depth
                 if not entering and self.structures[hits.geom[i]].name == s.name and abs(depth[i] - b.depth_mm) <= 1e-6:
@@ -224,7 +229,7 @@ class Engine:
             nxt = next((iv.structure for iv in sorted(intervals, key=lambda iv: iv.start)
                         if iv.structure.is_bone and iv.structure.name != s.name
                         and b.depth_mm < iv.start <= b.depth_mm + JOINT_GAP_MM), None)
-            kind = classify(s, puncture + b.depth_mm * d, normal, nxt, self.scene.landmarks)
+            kind = classify(s, puncture + b.depth_mm * d, normal, nxt, landmarks)
             out.append(replace(b, through=kind.value))
         return tuple(out)
 
@@ -286,13 +291,4 @@ def evaluate(scene: Scene, trajectory: Trajectory, *, backend: Backend | str = B
     """Evaluate one trajectory in one scene (engines are cached per scene geometry)."""
     engine = get_engine(scene, backend=backend, needle_diameter_mm=trajectory.needle_diameter_mm,
                         margin_mm=margin_mm)
-    if engine.scene is not scene:  # same geometry, maybe other landmarks: look them up here
-        engine = _rebind(engine, scene)
-    return engine.evaluate(trajectory, max_length_mm=max_length_mm)
-
-
-def _rebind(engine: Engine, scene: Scene) -> Engine:
-    clone = object.__new__(Engine)
-    clone.__dict__.update(engine.__dict__)
-    clone.scene = scene
-    return clone
+    return engine.evaluate(trajectory, max_length_mm=max_length_mm, landmarks=scene.landmarks)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .conventions import direction_from_angles, projected_angles
-from .errors import TrajectoryError
+from .errors import LandmarkError, TrajectoryError
 from .scene import Scene, Side
 from .tolerances import DEFAULT_NEEDLE_DIAMETER_MM
 
@@ -78,11 +78,17 @@ class Trajectory:
         """``(axial_deg, sagittal_deg)``: the angles read on an axial and a sagittal image."""
         return projected_angles(self.direction, self.side)
 
-    def entry_point(self, scene: Scene) -> np.ndarray:
-        """The bone entry point in RAS mm (a landmark looked up in ``scene``)."""
-        if isinstance(self.entry, str):
-            return scene.landmark(self.entry)
-        return np.array(self.entry)
+    def entry_point(self, scene_or_landmarks) -> np.ndarray:
+        """The bone entry point in RAS mm: a landmark looked up in a scene (or in a mapping
+        of landmarks), or the coordinates given."""
+        if not isinstance(self.entry, str):
+            return np.array(self.entry)
+        if isinstance(scene_or_landmarks, Scene):
+            return scene_or_landmarks.landmark(self.entry)
+        if self.entry not in scene_or_landmarks:
+            known = ", ".join(sorted(scene_or_landmarks)) or "none"
+            raise LandmarkError(f"unknown landmark {self.entry!r}; this scene has: {known}")
+        return np.asarray(scene_or_landmarks[self.entry], dtype=float)
 
     def to_dict(self) -> dict:
         axial, sagittal = self.projected_deg
