@@ -111,7 +111,8 @@ class ClearanceIndex:
         lower = np.where(f > 0, f - np.einsum("ij,ij->i", np.abs(grad), self.cl_half), 0.0)
         far = np.minimum.reduceat(lower, self.geom_cl_start) > horizon_mm
         if far.any():  # beyond the horizon: the nearest representative point will do
-            best_rep = _first_per_group(rep_d, self.cl_geom)
+            at_min = np.flatnonzero(rep_d == upper[self.cl_geom])  # clusters are grouped by mesh
+            best_rep = at_min[np.r_[True, self.cl_geom[at_min][1:] != self.cl_geom[at_min][:-1]]]
             gf = np.flatnonzero(far)
             rows = best_rep[gf]
             dist[gf], on_mesh[gf], on_seg[gf] = rep_d[rows], self.cl_rep[rows], self.cl_rep[rows] - rep_w[rows]
