@@ -136,6 +136,13 @@ class MainWindow(QMainWindow):
         for name, key in VIEW_KEYS.items():
             self._action(v, f"{name.replace('-', ' ').capitalize()} view", lambda _=False, n=name: self.set_view(n), key)
         self._action(v, "&Reset view", lambda: self.set_view("posterior"), "R")
+        v.addSeparator()
+        self.landmarks_action = self._action(v, "Show &landmarks", lambda _=False: self._update_landmarks(), "L",
+                                             "PSIS, harvest entries, foramina, canal, notch, SI joint, ASIS")
+        self.landmarks_action.setCheckable(True)
+        self.landmarks_action.setChecked(True)
+        self.labels_action = self._action(v, "Landmark &names", lambda _=False: self._update_landmarks(), "Shift+L")
+        self.labels_action.setCheckable(True)
         h = bar.addMenu("&Help")
         self._action(h, "&Conventions", self.show_conventions, QKeySequence.StandardKey.HelpContents)
         self._action(h, "&About needlesim", self.show_about)
@@ -156,8 +163,14 @@ class MainWindow(QMainWindow):
         self._on_history_changed()
 
     # -- model -> view ---------------------------------------------------------------------------
+    def _update_landmarks(self) -> None:
+        self.view.show_landmarks(self.landmarks_action.isChecked(), labels=self.labels_action.isChecked())
+        self.request_render()
+
     def _show_scene(self, scene: Scene) -> None:
         self.view.set_scene(scene)
+        if hasattr(self, "landmarks_action"):
+            self.view.show_landmarks(self.landmarks_action.isChecked(), labels=self.labels_action.isChecked())
         self.structure_panel.set_scene(scene, self.view.opacity)
         self.plotter.remove_legend(render=False)
         self.plotter.add_legend(labels=[[label, color] for label, color in legend_entries(scene)],

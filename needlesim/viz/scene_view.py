@@ -24,6 +24,8 @@ VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
 }
 
 
+#: Colour of the landmark points.
+LANDMARK_COLOR = "#1b5e20"
 #: Share of triangles kept in the light copies drawn while a control is dragged.
 INTERACTIVE_KEEP = 0.3
 #: Structures smaller than this are always drawn in full.
@@ -47,6 +49,7 @@ class SceneView:
         self.visible: dict[str, bool] = {}
         self._needle_actors: list[object] = []
         self._needle: dict[str, pv.PolyData] = {}
+        self._landmark_actors: list[object] = []
         self.interactive = False
         self._light: dict[str, pv.PolyData] = {}
         self._full: dict[str, object] = {}
@@ -56,6 +59,9 @@ class SceneView:
     def set_scene(self, scene: Scene) -> None:
         for actor in list(self.actors.values()) + self._needle_actors:
             self.plotter.remove_actor(actor, render=False)
+        for actor in self._landmark_actors:
+            self.plotter.remove_actor(actor, render=False)
+        self._landmark_actors = []
         self.actors.clear()
         self._needle_actors.clear()
         self._needle.clear()
@@ -72,6 +78,23 @@ class SceneView:
                                           specular=0.2 if s.is_bone else 0.4)
             self.actors[s.name] = actor
             self.base_color[s.name], self.opacity[s.name], self.visible[s.name] = color, opacity, True
+
+    def show_landmarks(self, visible: bool = True, *, labels: bool = False) -> None:
+        """The scene's landmarks as small points (and, optionally, their names)."""
+        for actor in self._landmark_actors:
+            self.plotter.remove_actor(actor, render=False)
+        self._landmark_actors = []
+        if not visible or self.scene is None or not self.scene.landmarks:
+            return
+        names = sorted(self.scene.landmarks)
+        pts = np.array([self.scene.landmarks[n] for n in names])
+        self._landmark_actors.append(self.plotter.add_points(
+            pts, color=LANDMARK_COLOR, point_size=7, render_points_as_spheres=True, render=False, pickable=False,
+            name="landmarks"))
+        if labels:
+            self._landmark_actors.append(self.plotter.add_point_labels(
+                pts, names, font_size=10, point_size=1, shape_opacity=0.6, render=False, name="landmark-labels",
+                always_visible=True))
 
     def set_interactive(self, interactive: bool) -> None:
         """While the user drags a control, draw large structures from lighter copies

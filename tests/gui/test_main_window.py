@@ -288,3 +288,14 @@ def test_recent_files_geometry_and_about(make_window, tmp_path, settings):
     assert settings.value("geometry") is not None
     text = ABOUT_HTML.format(version=__version__)
     assert __version__ in text and "CC BY 4.0" in text and "10.48539/HBM427.CCRP.887" in text
+
+
+def test_landmarks_are_shown_and_can_be_named_or_hidden(make_window):
+    w = make_window()
+    assert len(w.view._landmark_actors) == 1  # points, no names by default
+    pts = w.view._landmark_actors[0].GetMapper().GetInput().GetNumberOfPoints()
+    assert pts == len(w.session.scene.landmarks)
+    w.labels_action.trigger()
+    assert len(w.view._landmark_actors) == 2
+    w.landmarks_action.trigger()
+    assert w.view._landmark_actors == []
