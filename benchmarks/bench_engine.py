@@ -24,10 +24,10 @@ import trimesh
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from needlesim.anatomy.tubes import tube  # noqa: E402
-from needlesim.core.builtin import load_builtin_scene  # noqa: E402
-from needlesim.core.engine import Engine  # noqa: E402
-from needlesim.core.scene import Role, Scene, Structure  # noqa: E402
-from needlesim.core.trajectory import Trajectory  # noqa: E402
+from needlesim.core.io.builtin import load_builtin_scene  # noqa: E402
+from needlesim.core.needle.engine import Engine  # noqa: E402
+from needlesim.core.model.scene import Role, Scene, Structure  # noqa: E402
+from needlesim.core.model.trajectory import Trajectory  # noqa: E402
 
 
 def benchmark_scene(min_triangles: int = 300_000) -> Scene:

@@ -21,7 +21,7 @@ def main(argv=None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from needlesim.core.builtin import load_builtin_scene
+    from needlesim.core.io.builtin import load_builtin_scene
     from needlesim.gui.main_window import MainWindow
     from needlesim.session import Session
 

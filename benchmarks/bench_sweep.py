@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_engine import benchmark_scene, entry_points  # noqa: E402
 
-from needlesim.core.engine import Engine  # noqa: E402
-from needlesim.core.envelope import load_envelope  # noqa: E402
-from needlesim.core.sweep import sweep_entry  # noqa: E402
+from needlesim.core.needle.engine import Engine  # noqa: E402
+from needlesim.core.verdict.envelope import load_envelope  # noqa: E402
+from needlesim.core.batch.sweep import sweep_entry  # noqa: E402
 from needlesim.core.tolerances import CAST_LEAD_IN_MM  # noqa: E402
 from needlesim.sweeps.grid import SweepJob  # noqa: E402
 from needlesim.sweeps.montecarlo import HandError, MonteCarloJob  # noqa: E402

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core.engine import get_engine
+from .core.needle.engine import get_engine
 from .core.errors import NeedlesimError
-from .core.scene import Scene
+from .core.model.scene import Scene
 from .core.tolerances import DEFAULT_MARGIN_MM, DEFAULT_NEEDLE_DIAMETER_MM
-from .core.trajectory import Trajectory
+from .core.model.trajectory import Trajectory
 
 
 @dataclass(frozen=True)

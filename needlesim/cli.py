@@ -83,17 +83,17 @@ def _parse_entry(text: str) -> str | tuple[float, float, float]:
 
 
 def _load_scene(path: Path | None):
-    from .core.builtin import load_builtin_scene
-    from .core.manifest import load_scene
+    from .core.io.builtin import load_builtin_scene
+    from .core.io.manifest import load_scene
 
     return load_builtin_scene() if path is None else load_scene(path)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from .core.api import check
-    from .core.report import format_report, report_to_dict
+    from .core.verdict.report import format_report, report_to_dict
     from .core.tolerances import DEFAULT_MARGIN_MM, DEFAULT_NEEDLE_DIAMETER_MM
-    from .core.trajectory import Trajectory
+    from .core.model.trajectory import Trajectory
 
     traj = Trajectory(_parse_entry(args.entry), args.lateral, args.inferior, args.depth, side=args.side,
                       needle_diameter_mm=DEFAULT_NEEDLE_DIAMETER_MM if args.needle is None else args.needle)
@@ -110,7 +110,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_envelopes(args: argparse.Namespace) -> int:
-    from .core.envelope import list_envelopes, load_envelope
+    from .core.verdict.envelope import list_envelopes, load_envelope
 
     for name in list_envelopes():
         env = load_envelope(name)

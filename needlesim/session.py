@@ -17,13 +17,13 @@ from typing import Any
 from psygnal import Signal
 
 from .core.api import check
-from .core.envelope import DEFAULT_ENVELOPE, load_envelope
+from .core.verdict.envelope import DEFAULT_ENVELOPE, load_envelope
 from .core.errors import NeedlesimError, TrajectoryError
-from .core.raycast import Backend
-from .core.risk import RiskReport
-from .core.scene import Scene
+from .core.geometry.raycast import Backend
+from .core.verdict.risk import RiskReport
+from .core.model.scene import Scene
 from .core.tolerances import DEFAULT_MARGIN_MM
-from .core.trajectory import Trajectory
+from .core.model.trajectory import Trajectory
 
 #: The aim a new session starts from: the centre of the documented envelope (Nam 2019).
 DEFAULT_AIM = {"lateral_deg": 30.0, "inferior_deg": 22.5, "depth_mm": 60.0}

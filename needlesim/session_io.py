@@ -12,7 +12,7 @@ from typing import Any
 
 from ._version import __version__
 from .core.errors import NeedlesimError
-from .core.trajectory import Trajectory
+from .core.model.trajectory import Trajectory
 from .session import Session
 
 FORMAT = "needlesim-session"

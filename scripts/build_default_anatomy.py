@@ -22,8 +22,8 @@ import numpy as np
 
 from needlesim.anatomy.build import build_scene, write_scene
 from needlesim.anatomy.params import AnatomyParams
-from needlesim.core.manifest import load_scene
-from needlesim.core.scene import Role
+from needlesim.core.io.manifest import load_scene
+from needlesim.core.model.scene import Role
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))

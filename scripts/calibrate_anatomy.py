@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from needlesim.anatomy.calibration import TARGETS, measure  # noqa: E402
 from needlesim.anatomy.individuals import draw_morphometry, make_individual  # noqa: E402
-from needlesim.core.builtin import load_builtin_scene  # noqa: E402
+from needlesim.core.io.builtin import load_builtin_scene  # noqa: E402
 
 
 def individuals(n: int, cache: Path) -> list[dict]:

@@ -16,8 +16,8 @@ sys.path.insert(0, str(ROOT))
 from needlesim.analysis import shallowest_contact  # noqa: E402
 from needlesim.anatomy.build import tilt_matrix  # noqa: E402
 from needlesim.core.api import check  # noqa: E402
-from needlesim.core.builtin import load_builtin_scene  # noqa: E402
-from needlesim.core.trajectory import Trajectory  # noqa: E402
+from needlesim.core.io.builtin import load_builtin_scene  # noqa: E402
+from needlesim.core.model.trajectory import Trajectory  # noqa: E402
 
 #: The searches behind the two injuries (degrees, 2-degree grid, from the entry landmark).
 NAM_SEARCH = {"entry": "left-entry", "structure": "left S2 root", "lateral": (-70.0, 10.0), "inferior": (-20.0, 60.0)}
@@ -36,7 +36,7 @@ def report_lines(scene, traj: Trajectory) -> list[str]:
 
 def through_foramen(scene) -> list[str]:
     """Aim from the left entry straight at the left S2 dorsal foramen and advance."""
-    from needlesim.core.conventions import angles_from_direction
+    from needlesim.core.model.conventions import angles_from_direction
 
     d = scene.landmark("left-s2-dorsal-foramen") - scene.landmark("left-entry")
     lat, inf = (round(a, 1) for a in angles_from_direction(d, "left"))

@@ -1,6 +1,6 @@
 """Draw ``docs/images/conventions.png`` (and ``.svg``): the frame and angle conventions.
 
-Every arrow, arc and number in the figure is computed with :mod:`needlesim.core.conventions`
+Every arrow, arc and number in the figure is computed with :mod:`needlesim.core.model.conventions`
 (each arc is checked against the number it is labelled with), so the figure cannot drift
 from the code. The anatomy is a schematic, not a model: it only gives the arrows something
 to point at. Rendered through ``matplotlib.figure.Figure`` (Agg for PNG, SVG), without
@@ -31,7 +31,7 @@ try:
 except ImportError:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
-from needlesim.core.conventions import (  # noqa: E402
+from needlesim.core.model.conventions import (  # noqa: E402
     ANTERIOR,
     angles_from_direction,
     direction_from_angles,
@@ -414,7 +414,7 @@ def draw() -> Figure:
                  fontweight="bold")
         fig.text(0.5, 0.003, "RAS frame, mm (as in 3D Slicer): +x patient's right, +y anterior, "
                  "+z superior. Drawn by scripts/make_convention_figures.py from "
-                 "needlesim.core.conventions.", ha="center", va="bottom", fontsize=9, color="0.3")
+                 "needlesim.core.model.conventions.", ha="center", va="bottom", fontsize=9, color="0.3")
     return fig
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pyvista as pv
 
-from needlesim.core.manifest import load_scene
-from needlesim.core.scene import Role
+from needlesim.core.io.manifest import load_scene
+from needlesim.core.model.scene import Role
 
 ROOT = Path(__file__).resolve().parents[1]
 COLOURS = {Role.NERVE_ROOT: "gold", Role.DURA: "deepskyblue", Role.NERVE: "orange", Role.JOINT: "green"}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from needlesim.core.scene import Role, Scene, Structure
+from needlesim.core.model.scene import Role, Scene, Structure
 
 #: Needle radius of the default 8 G trocar, mm.
 R8G = 3.26 / 2

@@ -36,8 +36,8 @@ from needlesim.anatomy.neural import SIDES, Canal, build_neural
 from needlesim.anatomy.params import AnatomyError, AnatomyParams
 from needlesim.anatomy.tubefit import BoneDistance, Tube
 from needlesim.anatomy.vessels import superior_gluteal_vessels
-from needlesim.core import markups
-from needlesim.core.scene import Role, Scene, Side, Structure
+from needlesim.core.io import markups
+from needlesim.core.model.scene import Role, Scene, Side, Structure
 
 #: Bones a pelvis must have, by the names the landmark finder uses.
 REQUIRED_BONES = ("sacrum", "left ilium", "right ilium", "left ischium", "right ischium", "left pubis", "right pubis")
@@ -100,7 +100,7 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     params : AnatomyParams
     marrow_faces : mapping of str to (k,) int, optional
         For shell bones, the faces of their inner (endosteal) surface (see
-        :mod:`needlesim.core.marrow`); carried onto the bone structures.
+        :mod:`needlesim.core.needle.marrow`); carried onto the bone structures.
 
     Raises
     ------

@@ -10,9 +10,9 @@ import numpy as np
 from needlesim.anatomy.individuals import sacrum_measures, soft_tissue_over_psis
 from needlesim.anatomy.tubes import DEFAULT_SECTIONS
 from needlesim.core.api import check
-from needlesim.core.envelope import Bounds, Envelope
-from needlesim.core.scene import Scene
-from needlesim.core.trajectory import Trajectory
+from needlesim.core.verdict.envelope import Bounds, Envelope
+from needlesim.core.model.scene import Scene
+from needlesim.core.model.trajectory import Trajectory
 
 _OPEN = Envelope("open", "no limits", "calibration", Bounds(), Bounds(), Bounds())
 

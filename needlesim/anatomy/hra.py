@@ -4,7 +4,7 @@ The sources are two glTF binaries of the HuBMAP CCF 3D Reference Object Library 
 see ``meshes/LICENSE-meshes.md``): ``VH_F_Pelvis.glb`` (v1.2; 14 meshes) and
 ``VH_F_Skin.glb`` (v1.1; the closed whole-body skin of the same person). Their frame is
 glTF Y-up in metres with +X to the patient's left, +Y superior and +Z anterior; the project
-frame is RAS in millimetres (see ``needlesim.core.conventions``).
+frame is RAS in millimetres (see ``needlesim.core.model.conventions``).
 
 This module checks, reads, converts and measures; ``scripts/build_builtin_scene.py`` writes
 the files. numpy and trimesh only.
@@ -27,7 +27,7 @@ import numpy as np
 import trimesh
 
 from needlesim.core.errors import MeshError
-from needlesim.core.scene import Role, Side
+from needlesim.core.model.scene import Role, Side
 from needlesim.core.tolerances import TOL
 
 #: SHA-256 of the originals (``/work/shared/anatomy/*/README.md``).
@@ -331,7 +331,7 @@ class ConvertedScene:
     pelvis_sha256: str
     skin_sha256: str
     #: The spongy-bone patches (RAS mm) by bone name: each bone's inner (endosteal)
-    #: surface, written beside it as its ``marrow_surface`` (see ``needlesim.core.marrow``).
+    #: surface, written beside it as its ``marrow_surface`` (see ``needlesim.core.needle.marrow``).
     spongy: Mapping[str, trimesh.Trimesh] = field(default_factory=dict)
 
 

@@ -21,7 +21,7 @@ import trimesh
 from scipy.interpolate import RBFInterpolator
 
 from needlesim.anatomy.params import DURAL_TIP_LEVELS, MAX_TILT_DEG, AnatomyError, AnatomyParams
-from needlesim.core.scene import Role, Scene
+from needlesim.core.model.scene import Role, Scene
 
 BONES = ("sacrum", "coccyx", "left ilium", "right ilium", "left ischium", "right ischium", "left pubis", "right pubis")
 

@@ -48,7 +48,7 @@ from needlesim.anatomy.freespace import FreeSpace, smooth_path
 from needlesim.anatomy.landmarks import PelvisLandmarks
 from needlesim.anatomy.params import DURAL_TIP_LEVELS, AnatomyError, AnatomyParams
 from needlesim.anatomy.tubefit import BoneDistance, Tube, fitted_radius, point_at, project, resampled, rounded_end, swelling
-from needlesim.core.scene import Level, Role, Side
+from needlesim.core.model.scene import Level, Role, Side
 
 SIDES = (Side.LEFT, Side.RIGHT)
 LEVELS = (1, 2, 3, 4)

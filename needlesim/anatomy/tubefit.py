@@ -12,7 +12,7 @@ import numpy as np
 import trimesh
 
 from needlesim.anatomy.tubes import DEFAULT_SECTIONS, resample_polyline, tube
-from needlesim.core.scene import Level, Role, Side, Structure
+from needlesim.core.model.scene import Level, Role, Side, Structure
 
 
 @dataclass(frozen=True)

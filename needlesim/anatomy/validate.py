@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
-from needlesim.core.scene import Role, Scene, Structure
+from needlesim.core.model.scene import Role, Scene, Structure
 
 #: A built structure may reach this deep into bone, mm: the bone meshes' own facets and the
 #: 16-gon tubes differ from true surfaces by about this, and it is below a fifth of the thinnest

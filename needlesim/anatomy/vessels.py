@@ -31,7 +31,7 @@ from needlesim.anatomy.landmarks import PelvisLandmarks
 from needlesim.anatomy.neural import notch_mouth
 from needlesim.anatomy.params import AnatomyError, AnatomyParams
 from needlesim.anatomy.tubefit import BoneDistance, Tube, fitted_radius, resampled
-from needlesim.core.scene import Role, Side
+from needlesim.core.model.scene import Role, Side
 
 #: The vessels' origin inside the pelvis lies this far medial of the notch's top, mm
 #: (estimate: the internal iliac's posterior division lies on the sacroiliac joint).

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .engine import evaluate
-from .envelope import DEFAULT_ENVELOPE, Envelope, load_envelope
-from .raycast import Backend
-from .risk import RiskReport, assess
-from .scene import Scene
+from .needle.engine import evaluate
+from .verdict.envelope import DEFAULT_ENVELOPE, Envelope, load_envelope
+from .geometry.raycast import Backend
+from .verdict.risk import RiskReport, assess
+from .model.scene import Scene
 from .tolerances import DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM
-from .trajectory import Trajectory
+from .model.trajectory import Trajectory
 
 
 def check(scene: Scene, trajectory: Trajectory, *, envelope: Envelope | str | Path = DEFAULT_ENVELOPE,
@@ -27,7 +27,7 @@ def check(scene: Scene, trajectory: Trajectory, *, envelope: Envelope | str | Pa
     backend : ``"embree"`` (fast, float32 BVH) or ``"exact"`` (float64 reference)
     max_length_mm : how far along the needle line hits are listed, mm
     """
-    from .trajectory import _check_range
+    from .model.trajectory import _check_range
 
     _check_range("margin", margin_mm, 0.0, 50.0, "mm")
     env = envelope if isinstance(envelope, Envelope) else load_envelope(envelope)

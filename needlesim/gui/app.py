@@ -12,9 +12,9 @@ def run(scene: Path | None = None, session_file: Path | None = None, *, screensh
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from ..core.builtin import load_builtin_scene
+    from ..core.io.builtin import load_builtin_scene
     from ..core.errors import NeedlesimError
-    from ..core.manifest import load_scene
+    from ..core.io.manifest import load_scene
     from ..session import Session
     from .main_window import MainWindow
 

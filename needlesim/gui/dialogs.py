@@ -7,8 +7,8 @@ from pathlib import Path
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout, QWidget)
 
 from ..core.errors import ManifestError
-from ..core.meshio import read_mesh, to_ras_mm, validate_mesh
-from ..core.scene import Role, Scene, Side, Structure
+from ..core.io.meshio import read_mesh, to_ras_mm, validate_mesh
+from ..core.model.scene import Role, Scene, Side, Structure
 
 ABOUT_HTML = """
 <h3>needlesim {version}</h3>

@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 from pyvistaqt import QtInteractor
 
 from .._version import __version__
-from ..core import markups
+from ..core.io import markups
 from ..core.errors import NeedlesimError
-from ..core.manifest import load_scene
-from ..core.scene import Scene
+from ..core.io.manifest import load_scene
+from ..core.model.scene import Scene
 from ..session import Controller, Session, scene_label
 from ..session_io import read_session, save_session
 from ..viz.scene_view import SceneView, add_orientation_marker, legend_entries
@@ -298,7 +298,7 @@ class MainWindow(QMainWindow):
     def _bone_behind_skin(self, point: np.ndarray, side: str):
         from dataclasses import replace
 
-        from ..core.engine import get_engine
+        from ..core.needle.engine import get_engine
 
         t = replace(self.session.trajectory, side=side)
         engine = get_engine(self.session.scene, backend=self.session.backend, needle_diameter_mm=t.needle_diameter_mm)
@@ -322,7 +322,7 @@ class MainWindow(QMainWindow):
         return True
 
     def open_builtin(self) -> None:
-        from ..core.builtin import builtin_scene_dir
+        from ..core.io.builtin import builtin_scene_dir
 
         try:
             folder = builtin_scene_dir()
@@ -334,7 +334,7 @@ class MainWindow(QMainWindow):
     def open_scene_async(self, path: str | Path, source: str | None = None):
         """Read a scene and build its ray-casting structures off the GUI thread; the
         window stays responsive and shows the scene when it is ready."""
-        from ..core.engine import get_engine
+        from ..core.needle.engine import get_engine
 
         session = self.session
 
@@ -367,7 +367,7 @@ class MainWindow(QMainWindow):
             self.open_scene_async(path)
 
     def open_meshes_dialog(self) -> None:
-        from ..core.meshio import SUPPORTED
+        from ..core.io.meshio import SUPPORTED
 
         paths, _ = QFileDialog.getOpenFileNames(self, "Open meshes", "", "Meshes (" + " ".join(f"*{s}" for s in SUPPORTED) + ")")
         if not paths:
@@ -384,7 +384,7 @@ class MainWindow(QMainWindow):
 
     def open_session(self, path: str | Path) -> bool:
         """Load a session; on any error show it and keep the current state."""
-        from ..core.builtin import builtin_scene_dir
+        from ..core.io.builtin import builtin_scene_dir
 
         try:
             data = read_session(path)

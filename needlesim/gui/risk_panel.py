@@ -7,7 +7,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from ..core.risk import RiskReport
+from ..core.verdict.risk import RiskReport
 from ..session import Session
 from ..viz.colors import TISSUE_COLORS, VERDICT_COLORS
 

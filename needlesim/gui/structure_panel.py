@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from ..core.scene import Scene
+from ..core.model.scene import Scene
 from ..viz.colors import GROUPS, group_of, structure_color
 from .qt_utils import signals_blocked
 

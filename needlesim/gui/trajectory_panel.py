@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
                                QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
-from ..core.conventions import MAX_ANGLE_DEG
-from ..core.trajectory import MAX_DEPTH_MM, Trajectory
+from ..core.model.conventions import MAX_ANGLE_DEG
+from ..core.model.trajectory import MAX_DEPTH_MM, Trajectory
 from ..session import Session
 from .controls import ValueControl
 from .qt_utils import signals_blocked

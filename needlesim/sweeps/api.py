@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..core.raycast import Backend
-from ..core.scene import Scene
+from ..core.geometry.raycast import Backend
+from ..core.model.scene import Scene
 from ..core.tolerances import DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, DEFAULT_NEEDLE_DIAMETER_MM
 from .defaults import CHUNK_DIRECTIONS, DEFAULT_SEED
 from .grid import OutputError, SweepJob, check_size, parse_range
@@ -56,8 +56,8 @@ def make_job(scene: Scene, entries: Sequence[str], lateral_deg: RangeLike, infer
              depths_mm: RangeLike, *, envelope: str, margin_mm: float, needle_diameter_mm: float,
              backend: str, max_length_mm: float) -> SweepJob:
     """Validate every input and describe the sweep (nothing is cast yet)."""
-    from ..core.envelope import load_envelope
-    from ..core.trajectory import MAX_DEPTH_MM, MAX_DIAMETER_MM, _check_range
+    from ..core.verdict.envelope import load_envelope
+    from ..core.model.trajectory import MAX_DEPTH_MM, MAX_DIAMETER_MM, _check_range
 
     _check_range("margin", margin_mm, 0.0, 50.0, "mm")
     _check_range("needle diameter", needle_diameter_mm, 0.0, MAX_DIAMETER_MM, "mm", open_lo=True)
@@ -77,7 +77,7 @@ def make_job(scene: Scene, entries: Sequence[str], lateral_deg: RangeLike, infer
 
 def job_metadata(scene: Scene, job: SweepJob, **extra) -> dict:
     """What a sweep file records about how it was made."""
-    from ..core.envelope import load_envelope
+    from ..core.verdict.envelope import load_envelope
 
     env = load_envelope(job.envelope)
     return {"kind": "sweep", "needlesim_version": job.version, "scene_geometry_key": job.scene_key,
@@ -107,7 +107,7 @@ def sweep(scene: Scene | str | Path | None = None, *, entries: Sequence[str] = (
     scene : Scene, path of a manifest, or None for the built-in scene
     entries : landmark names, e.g. ``("left-psis", "right-psis")``
     lateral_deg, inferior_deg : ``"start:stop:step"`` or values, degrees (see
-        :mod:`needlesim.core.conventions`); the grid is their outer product
+        :mod:`needlesim.core.model.conventions`); the grid is their outer product
     depths_mm : depths at which verdicts are reported, mm from the skin puncture
     envelope, margin_mm, needle_diameter_mm, backend, max_length_mm : as in ``check``
     workers : processes (default: every core); ``scheduler``: a Dask address instead

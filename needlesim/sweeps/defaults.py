@@ -1,6 +1,6 @@
 """Every default and limit of the sweep layer in one place, each with its reason (the
 engine's own tolerances stay in :mod:`needlesim.core.tolerances`; a sweep's agreement with
-single ``check`` calls is :data:`needlesim.core.sweep.SWEEP_TOL`)."""
+single ``check`` calls is :data:`needlesim.core.batch.sweep.SWEEP_TOL`)."""
 
 from __future__ import annotations
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.scene import Scene
-from ..core.sweep import cast_lines, directions_from_angles
-from ..core.trajectory import _check_range, _side_of
+from ..core.model.scene import Scene
+from ..core.batch.sweep import cast_lines, directions_from_angles
+from ..core.model.trajectory import _check_range, _side_of
 from .defaults import ANGLE_SD_DEG, DEFAULT_SEED, DEPTH_SD_MM, ENTRY_SD_MM, MC_BATCH_LINES, WILSON_Z
 from .grid import GridError, SweepJob, check_size
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import NeedlesimError
-from ..core.scene import Scene
+from ..core.model.scene import Scene
 from .defaults import DEFAULT_SEED, MAX_PHANTOMS_WITHOUT_CONFIRM
 from .grid import OutputError, check_size
 from .montecarlo import wilson

@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
-from ..core.scene import Scene
+from ..core.model.scene import Scene
 from .grid import OutputError, SweepJob
 from .progress import Progress
 from .table import result_to_frame
@@ -39,8 +39,8 @@ class SceneSource:
     def load(self) -> Scene:
         if self.scene is not None:
             return self.scene
-        from ..core.builtin import load_builtin_scene
-        from ..core.manifest import load_scene
+        from ..core.io.builtin import load_builtin_scene
+        from ..core.io.manifest import load_scene
 
         return load_builtin_scene() if self.path is None else load_scene(self.path)
 
@@ -51,8 +51,8 @@ _STATE: dict = {}  # per process: (source token, settings) -> (engine, envelope)
 def _engine(source: SceneSource, job):
     """The engine and envelope for ``job`` (a sweep job, or one wrapping it), built once
     per process."""
-    from ..core.engine import get_engine
-    from ..core.envelope import load_envelope
+    from ..core.needle.engine import get_engine
+    from ..core.verdict.envelope import load_envelope
 
     job = getattr(job, "sweep", job)
     key = (job.scene_key, job.backend, job.needle_diameter_mm, job.margin_mm, job.envelope)
@@ -67,7 +67,7 @@ def _engine(source: SceneSource, job):
 def run_chunk(source: SceneSource, job, chunk: tuple[int, int, int]) -> pd.DataFrame:
     """The table rows of one chunk ``(entry index, first, end direction)``; a job other
     than a :class:`SweepJob` computes its own rows (``job.compute``)."""
-    from ..core.sweep import sweep_entry
+    from ..core.batch.sweep import sweep_entry
 
     engine, envelope = _engine(source, job)
     if not isinstance(job, SweepJob):

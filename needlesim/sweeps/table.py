@@ -15,7 +15,7 @@ One row per entry x direction. Columns (depths mm from the skin puncture, angles
 ``contact_mm[<structure>], margin_contact_mm[<structure>]``
     per critical structure, the first contact at the needle's radius and at the margin;
 ``max_safe_mm``
-    ``min(margin contacts, breach, max length)`` (see :mod:`needlesim.core.sweep`);
+    ``min(margin contacts, breach, max length)`` (see :mod:`needlesim.core.batch.sweep`);
 ``first_structure, first_critical``
     the first structure the needle meets (a critical one where it touches it) and the
     first critical structure it touches ("" if none within the cast);
@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.sweep import VERDICT_NAMES, SweepResult
-from ..core.sweep_breach import KINDS
+from ..core.batch.sweep import VERDICT_NAMES, SweepResult
+from ..core.batch.sweep_breach import KINDS
 from .grid import OutputError
 
 META_KEY = b"needlesim"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..core.results import Tissue
-from ..core.scene import Role, Structure
+from ..core.model.results import Tissue
+from ..core.model.scene import Role, Structure
 
 ROLE_COLORS: dict[Role, str] = {
     Role.SKIN: "#e8b894",

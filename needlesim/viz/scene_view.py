@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
-from ..core.results import Tissue
-from ..core.risk import RiskReport
-from ..core.scene import Role, Scene
+from ..core.model.results import Tissue
+from ..core.verdict.risk import RiskReport
+from ..core.model.scene import Role, Scene
 from .colors import (COMPARE_COLOR, HIGHLIGHT_COLOR, ROLE_OPACITY, TISSUE_COLORS, group_of,
                      structure_color)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from needlesim.anatomy.calibration import TARGETS, measure
-from needlesim.core.builtin import load_builtin_scene
+from needlesim.core.io.builtin import load_builtin_scene
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import pytest
 
 from needlesim.analysis import shallowest_contact
 from needlesim.core.api import check
-from needlesim.core.builtin import load_builtin_scene
-from needlesim.core.results import Tissue
-from needlesim.core.risk import Rule, Verdict
-from needlesim.core.trajectory import Trajectory
+from needlesim.core.io.builtin import load_builtin_scene
+from needlesim.core.model.results import Tissue
+from needlesim.core.verdict.risk import Rule, Verdict
+from needlesim.core.model.trajectory import Trajectory
 
 
 @pytest.fixture(scope="module")

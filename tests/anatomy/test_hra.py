@@ -68,7 +68,7 @@ def test_matrix_maps_gltf_axes_to_ras_mm():
 
 
 def test_matrix_agrees_with_core_conventions():
-    conventions = pytest.importorskip("needlesim.core.conventions")
+    conventions = pytest.importorskip("needlesim.core.model.conventions")
     expected = conventions.FRAME_TO_RAS["glTF"][:3, :3] * conventions.UNIT_TO_MM["m"]
     np.testing.assert_array_equal(hra.GLTF_M_TO_RAS_MM[:3, :3], expected)
 

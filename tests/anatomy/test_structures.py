@@ -23,9 +23,9 @@ from needlesim.anatomy.tubefit import BoneDistance
 from needlesim.anatomy.validate import BONE_TOLERANCE_MM, validate_scene
 from needlesim.core.api import check
 from needlesim.core.errors import LandmarkError, NeedlesimError
-from needlesim.core.manifest import load_scene
-from needlesim.core.scene import Level, Role, Side
-from needlesim.core.trajectory import Trajectory
+from needlesim.core.io.manifest import load_scene
+from needlesim.core.model.scene import Level, Role, Side
+from needlesim.core.model.trajectory import Trajectory
 
 MESHES = Path(__file__).resolve().parents[2] / "meshes"
 SIDES = ("left", "right")
@@ -243,7 +243,7 @@ def test_write_scene_round_trip(built, tmp_path):
 
 def test_check_runs_on_the_built_scene(built):
     """The lead judges the verdict; this only proves the engine runs on the built scene."""
-    from needlesim.core.report import format_report
+    from needlesim.core.verdict.report import format_report
 
     report = check(built, Trajectory("left-entry", lateral_deg=30.0, inferior_deg=22.5, depth_mm=60.0))
     print("\n" + format_report(report))

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from needlesim.anatomy.tubes import tube
-from needlesim.core.builtin import load_builtin_scene
-from needlesim.core.engine import Engine
-from needlesim.core.scene import Role, Structure
+from needlesim.core.io.builtin import load_builtin_scene
+from needlesim.core.needle.engine import Engine
+from needlesim.core.model.scene import Role, Structure
 from needlesim.core.tolerances import TOL
-from needlesim.core.trajectory import Trajectory
+from needlesim.core.model.trajectory import Trajectory
 
 
 @pytest.fixture(scope="module")

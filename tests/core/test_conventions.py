@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from needlesim.core.conventions import (
+from needlesim.core.model.conventions import (
     FRAME_TO_RAS,
     UNIT_TO_MM,
     angles_from_direction,

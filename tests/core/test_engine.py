@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import trimesh
 
-from needlesim.core.engine import Engine, evaluate
-from needlesim.core.results import Tissue
-from needlesim.core.scene import Scene
-from needlesim.core.trajectory import Trajectory
+from needlesim.core.needle.engine import Engine, evaluate
+from needlesim.core.model.results import Tissue
+from needlesim.core.model.scene import Scene
+from needlesim.core.model.trajectory import Trajectory
 from tests.conftest import R8G
 
 EXACT = 1e-6  # mm, the exact backend's promise on analytic scenes
@@ -125,7 +125,7 @@ def test_left_and_right_mirror(analytic_scene):
 
 
 def test_engine_is_cached_by_geometry(analytic_scene):
-    from needlesim.core.engine import get_engine
+    from needlesim.core.needle.engine import get_engine
 
     a = get_engine(analytic_scene, backend="exact", needle_diameter_mm=3.26)
     b = get_engine(analytic_scene.with_landmarks({"x": [0, 0, 0]}), backend="exact", needle_diameter_mm=3.26)
@@ -156,7 +156,7 @@ def shell_bone(outer_lo, outer_hi, cortex_mm):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_shell_bone_cavity_is_marrow(backend):
-    from needlesim.core.scene import Role, Scene, Structure
+    from needlesim.core.model.scene import Role, Scene, Structure
     from tests.conftest import box
 
     mesh, inner = shell_bone([-50, 20, -50], [50, 60, 50], 2.0)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from needlesim.core.clearance import ClearanceIndex
-from needlesim.core.proximity import closest_point_on_triangles, first_contact_depth, segment_triangles_distance
+from needlesim.core.geometry.clearance import ClearanceIndex
+from needlesim.core.geometry.proximity import closest_point_on_triangles, first_contact_depth, segment_triangles_distance
 
 
 def random_meshes(rng):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from needlesim.core.api import check
-from needlesim.core.envelope import Bounds, Envelope, load_envelope
+from needlesim.core.verdict.envelope import Bounds, Envelope, load_envelope
 from needlesim.core.errors import TrajectoryError
-from needlesim.core.risk import Rule, Verdict
-from needlesim.core.trajectory import Trajectory
+from needlesim.core.verdict.risk import Rule, Verdict
+from needlesim.core.model.trajectory import Trajectory
 from tests.conftest import R8G
 
 # An envelope that every trajectory below satisfies, to test the other rules alone.
@@ -86,7 +86,7 @@ def test_danger_outranks_caution_and_all_reasons_are_kept(analytic_scene):
 
 
 def test_report_records_margin_needle_envelope_backend(analytic_scene):
-    from needlesim.core.report import report_to_dict
+    from needlesim.core.verdict.report import report_to_dict
 
     r = check(analytic_scene, Trajectory("left-psis", 30, 22.5, 60, needle_diameter_mm=3.0),
               margin_mm=3.0, envelope="kitchel", backend="exact")
@@ -109,13 +109,13 @@ def test_alternative_envelopes_load_with_their_citations():
 
 
 def _bones(*structures, landmarks=None):
-    from needlesim.core.scene import Scene
+    from needlesim.core.model.scene import Scene
 
     return Scene(tuple(structures), landmarks=landmarks or {"left-psis": [0.0, 20.0, 0.0]})
 
 
 def test_leaving_through_the_outer_table_is_caution():
-    from needlesim.core.scene import Role, Structure
+    from needlesim.core.model.scene import Role, Structure
     from tests.conftest import box
 
     ilium = Structure.from_trimesh("left ilium", Role.CORTICAL_BONE, box([-20, 20, -50], [20, 200, 50]), side="left")
@@ -127,7 +127,7 @@ def test_leaving_through_the_outer_table_is_caution():
 
 
 def test_leaving_into_the_sacrum_is_the_sacroiliac_joint_and_danger():
-    from needlesim.core.scene import Role, Structure
+    from needlesim.core.model.scene import Role, Structure
     from tests.conftest import box
 
     ilium = Structure.from_trimesh("left ilium", Role.CORTICAL_BONE, box([-50, 20, -50], [50, 40, 50]), side="left")
@@ -140,7 +140,7 @@ def test_leaving_into_the_sacrum_is_the_sacroiliac_joint_and_danger():
 
 
 def test_leaving_near_the_notch_is_danger():
-    from needlesim.core.scene import Role, Structure
+    from needlesim.core.model.scene import Role, Structure
     from tests.conftest import box
 
     ilium = Structure.from_trimesh("left ilium", Role.CORTICAL_BONE, box([-20, 20, -50], [20, 200, 50]), side="left")
@@ -151,7 +151,7 @@ def test_leaving_near_the_notch_is_danger():
 
 
 def test_leaving_through_the_inner_table_is_danger():
-    from needlesim.core.scene import Role, Structure
+    from needlesim.core.model.scene import Role, Structure
     from tests.conftest import box
 
     ilium = Structure.from_trimesh("left ilium", Role.CORTICAL_BONE, box([-20, 20, -50], [20, 200, 50]), side="left")

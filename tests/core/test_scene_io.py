@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import trimesh
 
-from needlesim.core import markups
+from needlesim.core.io import markups
 from needlesim.core.errors import LandmarkError, ManifestError, MeshError, NeedlesimWarning
-from needlesim.core.manifest import load_scene
-from needlesim.core.meshio import read_mesh
-from needlesim.core.scene import Level, Role, Side
+from needlesim.core.io.manifest import load_scene
+from needlesim.core.io.meshio import read_mesh
+from needlesim.core.model.scene import Level, Role, Side
 from tests.conftest import box
 
 MANIFEST = """

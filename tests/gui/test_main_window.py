@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from needlesim.core.risk import Verdict
+from needlesim.core.verdict.risk import Verdict
 from tests.conftest import R8G
 
 
@@ -154,7 +154,7 @@ def test_broken_scene_keeps_the_state(make_window, tmp_path):
 
 
 def test_exports(make_window, tmp_path):
-    from needlesim.core.markups import read_points
+    from needlesim.core.io.markups import read_points
 
     w = make_window()
     assert w.export_screenshot(tmp_path / "shot.png")
@@ -233,7 +233,7 @@ def test_scene_loads_off_the_gui_thread(make_window, tmp_path, qtbot, analytic_s
 
 
 def test_light_detail_while_dragging_and_full_detail_at_rest(make_window, qtbot):
-    from needlesim.core.scene import Role, Scene, Structure
+    from needlesim.core.model.scene import Role, Scene, Structure
     from tests.conftest import box
 
     w = make_window()

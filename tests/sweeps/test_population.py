@@ -9,7 +9,7 @@ import pytest
 
 from needlesim.anatomy import individuals
 from needlesim.anatomy.params import AnatomyError
-from needlesim.core.builtin import load_builtin_scene
+from needlesim.core.io.builtin import load_builtin_scene
 from needlesim.sweeps import sweep
 from needlesim.sweeps.population import PopulationError, phantom_seeds
 from needlesim.sweeps.table import read_table

@@ -1,13 +1,13 @@
-"""The vectorised breach classification follows :func:`needlesim.core.breach.classify`."""
+"""The vectorised breach classification follows :func:`needlesim.core.needle.breach.classify`."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from needlesim.core.breach import classify
-from needlesim.core.engine import get_engine
-from needlesim.core.scene import Role, Structure
-from needlesim.core.sweep_breach import KINDS, Exits, classify_exits, first_breaches
+from needlesim.core.needle.breach import classify
+from needlesim.core.needle.engine import get_engine
+from needlesim.core.model.scene import Role, Structure
+from needlesim.core.batch.sweep_breach import KINDS, Exits, classify_exits, first_breaches
 
 from tests.conftest import box
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from needlesim.core.api import check
-from needlesim.core.conventions import direction_from_angles
-from needlesim.core.engine import get_engine
-from needlesim.core.envelope import load_envelope
+from needlesim.core.model.conventions import direction_from_angles
+from needlesim.core.needle.engine import get_engine
+from needlesim.core.verdict.envelope import load_envelope
 from needlesim.core.errors import TrajectoryError
-from needlesim.core.sweep import SWEEP_TOL, Code, directions_from_angles, sweep_entry
-from needlesim.core.sweep_breach import KINDS
-from needlesim.core.trajectory import Trajectory
+from needlesim.core.batch.sweep import SWEEP_TOL, Code, directions_from_angles, sweep_entry
+from needlesim.core.batch.sweep_breach import KINDS
+from needlesim.core.model.trajectory import Trajectory
 
 R = 3.26 / 2
 ENV = load_envelope("nam2019")
@@ -130,7 +130,7 @@ def test_sweep_equals_check_on_the_analytic_scene(analytic_scene):
 
 
 def test_sweep_equals_check_on_the_builtin_scene():
-    from needlesim.core.builtin import load_builtin_scene
+    from needlesim.core.io.builtin import load_builtin_scene
 
     scene = load_builtin_scene()
     entry = next((e for e in ("left-entry", "left-psis") if e in scene.landmarks), None)

@@ -1,6 +1,6 @@
 """Where a needle leaving a bone goes out: the inner table (into the pelvis), the outer
 table (into the gluteal muscles), the greater sciatic notch, or the sacroiliac joint into the
-sacrum. The kind decides how severe the breach is (:mod:`needlesim.core.risk`).
+sacrum. The kind decides how severe the breach is (:mod:`needlesim.core.verdict.risk`).
 
 Rules, in order, for the exit point ``p`` of a bone on side ``s`` with outward normal ``n``:
 
@@ -20,8 +20,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .conventions import lateral_unit
-from .scene import Role, Side, Structure
+from ..model.conventions import lateral_unit
+from ..model.scene import Role, Side, Structure
 
 #: A bone entered this close after another was left is across a joint, mm (the sacroiliac
 #: joint space is 2-4 mm on CT; 6 mm allows for cartilage and an oblique crossing).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .raycast import ray_triangle
-from .tolerances import TOL
+from ..tolerances import TOL
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:

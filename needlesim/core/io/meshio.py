@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .conventions import FRAME_TO_RAS, UNIT_TO_MM
-from .errors import MeshError, NeedlesimWarning
-from .tolerances import TOL
+from ..model.conventions import FRAME_TO_RAS, UNIT_TO_MM
+from ..errors import MeshError, NeedlesimWarning
+from ..tolerances import TOL
 
 #: File suffixes we read, and the trimesh file type for each.
 TRIMESH_TYPES = {".stl": "stl", ".obj": "obj", ".ply": "ply", ".glb": "glb", ".gltf": "gltf", ".off": "off"}

@@ -16,8 +16,8 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from .errors import LandmarkError, ManifestError
-from .tolerances import DEFAULT_CORTICAL_THICKNESS_MM
+from ..errors import LandmarkError, ManifestError
+from ..tolerances import DEFAULT_CORTICAL_THICKNESS_MM
 
 
 class Role(str, enum.Enum):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ManifestError
+from ..errors import ManifestError
 
-_PACKAGE = Path(__file__).resolve().parents[1]
+_PACKAGE = Path(__file__).resolve().parents[2]
 
 
 def builtin_scene_dir() -> Path:

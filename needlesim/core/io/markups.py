@@ -12,7 +12,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import ManifestError
+from ..errors import ManifestError
 
 SCHEMA = "https://raw.githubusercontent.com/slicer/slicer/master/Modules/Loadable/Markups/Resources/Schema/markups-schema-v1.0.3.json#"
 

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from .errors import TrajectoryError
+from ..errors import TrajectoryError
 from .scene import Side
 
 #: The anatomical unit vectors in RAS.

@@ -1,5 +1,5 @@
 """Breaches for many needle lines at once: every bone exit classified as
-:func:`needlesim.core.breach.classify` does for one (same rules, same order), vectorised.
+:func:`needlesim.core.needle.breach.classify` does for one (same rules, same order), vectorised.
 
 1. another bone entered within ``JOINT_GAP_MM`` after the exit: the sacroiliac joint if
    either is the sacrum, else a joint;
@@ -10,7 +10,7 @@
    inner table; in between (the bone's edge): its cortex.
 
 An exit through the outer table is a ``caution``, every other kind ``danger``
-(:mod:`needlesim.core.risk`).
+(:mod:`needlesim.core.verdict.risk`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .breach import JOINT_GAP_MM, NOTCH_RADIUS_MM, TABLE_COSINE, BreachKind
-from .conventions import RIGHT
-from .engine import Engine
-from .scene import Role, Side
+from ..needle.breach import JOINT_GAP_MM, NOTCH_RADIUS_MM, TABLE_COSINE, BreachKind
+from ..model.conventions import RIGHT
+from ..needle.engine import Engine
+from ..model.scene import Role, Side
 
 #: Breach kinds by code (the code is the index; -1: no breach).
 KINDS: tuple[BreachKind, ...] = tuple(BreachKind)

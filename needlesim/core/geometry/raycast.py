@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import TriangleSoup
-from .tolerances import TOL
+from .soup import TriangleSoup
+from ..tolerances import TOL
 
 
 class Backend(str, enum.Enum):
@@ -226,7 +226,7 @@ def ray_triangle(origin: np.ndarray, direction: np.ndarray, triangles: np.ndarra
     neighbour compute the same number (negated) on their shared edge: a ray through an
     edge or a vertex can never slip between triangles, as it can with Moller-Trumbore.
     Edges and corners count as inside (so such a ray meets every triangle there, which
-    :func:`needlesim.core.tissue.clean_crossings` then settles).
+    :func:`needlesim.core.needle.tissue.clean_crossings` then settles).
 
     Returns ``(t, hit)``: the distance along the ray to each triangle's plane and whether
     the ray meets the triangle."""

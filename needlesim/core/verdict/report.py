@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .._version import __version__
+from ..._version import __version__
 from .risk import RiskReport
 
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .conventions import direction_from_angles, projected_angles
-from .errors import LandmarkError, TrajectoryError
+from ..errors import LandmarkError, TrajectoryError
 from .scene import Scene, Side
-from .tolerances import DEFAULT_NEEDLE_DIAMETER_MM
+from ..tolerances import DEFAULT_NEEDLE_DIAMETER_MM
 
 #: Deepest a trajectory may go, mm: no harvest needle is longer than this.
 MAX_DEPTH_MM = 300.0
@@ -28,7 +28,7 @@ class Trajectory:
     entry : str or (3,) float
         A landmark name (e.g. ``"left-psis"``) or a point in RAS mm on the bone.
     lateral_deg, inferior_deg : float, degrees
-        See :mod:`needlesim.core.conventions`.
+        See :mod:`needlesim.core.model.conventions`.
     depth_mm : float, mm
         How far the tip is along the needle from the skin puncture.
     side : Side or None

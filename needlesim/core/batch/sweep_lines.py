@@ -23,13 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import PROBE_DIRECTION, Engine
-from .proximity import first_contact_depth
-from .raycast import Backend, RayHits
-from .breach import JOINT_GAP_MM
+from ..needle.engine import PROBE_DIRECTION, Engine
+from ..geometry.proximity import first_contact_depth
+from ..geometry.raycast import Backend, RayHits
+from ..needle.breach import JOINT_GAP_MM
 from .sweep_breach import Exits, classify_exits, first_breaches
-from .tissue import clean_crossings, inside_intervals
-from .tolerances import CAST_LEAD_IN_MM, SKIN_SEARCH_MM, TOL
+from ..needle.tissue import clean_crossings, inside_intervals
+from ..tolerances import CAST_LEAD_IN_MM, SKIN_SEARCH_MM, TOL
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class RayDepths:
     enter_mm: np.ndarray  #: (n, g) first depth inside each structure
     breach_mm: np.ndarray  #: (n,) first bone exit of any kind
     breach_structure: np.ndarray  #: (n,) int (-1: none)
-    breach_kind: np.ndarray  #: (n,) int code into :data:`~needlesim.core.sweep_breach.KINDS`
+    breach_kind: np.ndarray  #: (n,) int code into :data:`~needlesim.core.batch.sweep_breach.KINDS`
     danger_breach_mm: np.ndarray  #: (n,) first exit other than through the outer table
     contact_mm: np.ndarray  #: (n, k) at the needle's radius
     margin_contact_mm: np.ndarray  #: (n, k) at radius + margin
@@ -220,7 +220,7 @@ class Crossings:
     enter_mm: np.ndarray  #: (n, g) first depth >= 0 inside each structure (0: starts inside)
     breach_mm: np.ndarray  #: (n,) first depth >= 0 leaving a non-critical bone
     breach_structure: np.ndarray  #: (n,) int, that bone (-1: none)
-    breach_kind: np.ndarray  #: (n,) int code into :data:`~needlesim.core.sweep_breach.KINDS`
+    breach_kind: np.ndarray  #: (n,) int code into :data:`~needlesim.core.batch.sweep_breach.KINDS`
     danger_breach_mm: np.ndarray  #: (n,) first depth leaving a bone other than by the outer table
 
 

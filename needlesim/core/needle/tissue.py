@@ -16,9 +16,9 @@ from typing import Callable
 
 import numpy as np
 
-from .results import Breach, PathSegment, Tissue
-from .scene import Role, Structure
-from .tolerances import TOL
+from ..model.results import Breach, PathSegment, Tissue
+from ..model.scene import Role, Structure
+from ..tolerances import TOL
 
 #: How far past an ambiguous hit (a ray through an edge or vertex) the inside/outside
 #: probe is taken, mm (or half the way to the next hit, if that is nearer).

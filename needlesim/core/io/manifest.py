@@ -33,10 +33,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import markups
-from .conventions import FRAME_TO_RAS, UNIT_TO_MM
-from .errors import ManifestError, MeshError, NeedlesimError, NeedlesimWarning
+from ..model.conventions import FRAME_TO_RAS, UNIT_TO_MM
+from ..errors import ManifestError, MeshError, NeedlesimError, NeedlesimWarning
 from .meshio import read_mesh, to_ras_mm, validate_mesh
-from .scene import Level, Role, Scene, Side, Structure
+from ..model.scene import Level, Role, Scene, Side, Structure
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -116,7 +116,7 @@ def _structure(entry: Any, i: int, manifest: Path, units: str, frame: str) -> St
 
 def _marrow_faces(rel: Any, mesh, manifest: Path, where: str, units: str, frame: str) -> np.ndarray:
     """The faces of ``mesh`` that the marrow (endosteal) surface patch ``rel`` lies on."""
-    from .marrow import matching_faces
+    from ..needle.marrow import matching_faces
 
     path = resolve_inside(manifest.parent, rel, manifest, f"{where} marrow_surface")
     patch = to_ras_mm(read_mesh(path), units=units, frame=frame)

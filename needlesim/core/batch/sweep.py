@@ -1,5 +1,5 @@
 """Angle sweeps: every lateral x inferior aim from one entry, every depth, in one batch
-of casts (:mod:`needlesim.core.sweep_lines`).
+of casts (:mod:`needlesim.core.batch.sweep_lines`).
 
 Definitions (depths in mm along the needle from the skin puncture)
     ``contact_mm[:, k]``
@@ -13,7 +13,7 @@ Definitions (depths in mm along the needle from the skin puncture)
     ``breach_mm``, ``breach_kind``
         the first depth at which the axis leaves a (non-critical) bone, and how: the
         inner or outer table, the greater sciatic notch, a joint
-        (:mod:`needlesim.core.breach`; ``inf`` if never within ``max_length_mm``);
+        (:mod:`needlesim.core.needle.breach`; ``inf`` if never within ``max_length_mm``);
     ``danger_breach_mm``
         the first depth at which it leaves a bone other than through the outer table;
     ``max_safe_mm``
@@ -23,7 +23,7 @@ Definitions (depths in mm along the needle from the skin puncture)
         ``danger`` if ``min_k contact_mm <= d`` or ``danger_breach_mm < d``; else
         ``caution`` if ``min_k margin_contact_mm <= d``, ``breach_mm < d`` (an exit
         through the outer table), or the aim or ``d`` is outside the envelope; else
-        ``safe``. These are the rules of :mod:`needlesim.core.risk`.
+        ``safe``. These are the rules of :mod:`needlesim.core.verdict.risk`.
 
 """
 
@@ -34,14 +34,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .conventions import ANTERIOR, INFERIOR, MAX_ANGLE_DEG, MIN_ANTERIOR_SQ, lateral_unit
-from .engine import Engine
-from .envelope import Bounds, Envelope
-from .errors import TrajectoryError
-from .raycast import Backend
-from .scene import Role, Side
+from ..model.conventions import ANTERIOR, INFERIOR, MAX_ANGLE_DEG, MIN_ANTERIOR_SQ, lateral_unit
+from ..needle.engine import Engine
+from ..verdict.envelope import Bounds, Envelope
+from ..errors import TrajectoryError
+from ..geometry.raycast import Backend
+from ..model.scene import Role, Side
 from .sweep_lines import SWEEP_TOL, RayDepths, SweepTolerances, cast_lines
-from .tolerances import DEFAULT_MAX_LENGTH_MM
+from ..tolerances import DEFAULT_MAX_LENGTH_MM
 
 __all__ = ["SWEEP_TOL", "Code", "RayDepths", "SweepResult", "SweepTolerances", "VERDICT_NAMES", "cast_lines",
            "directions_from_angles", "sweep_entry", "verdicts"]
@@ -79,7 +79,7 @@ class SweepResult:
     margin_contact_mm: np.ndarray  #: (n, k)
     breach_mm: np.ndarray  #: (n,)
     breach_structure: np.ndarray  #: (n,) int into ``structure_names`` (-1: none)
-    breach_kind: np.ndarray  #: (n,) int into :data:`~needlesim.core.sweep_breach.KINDS` (-1: none)
+    breach_kind: np.ndarray  #: (n,) int into :data:`~needlesim.core.batch.sweep_breach.KINDS` (-1: none)
     danger_breach_mm: np.ndarray  #: (n,)
     max_safe_mm: np.ndarray  #: (n,)
     first_structure: np.ndarray  #: (n,) int into ``structure_names`` (-1: none)
@@ -101,7 +101,7 @@ class SweepResult:
 
 def directions_from_angles(lateral_deg: np.ndarray, inferior_deg: np.ndarray, side: Side | str
                            ) -> tuple[np.ndarray, np.ndarray]:
-    """The vectorised :func:`~needlesim.core.conventions.direction_from_angles`.
+    """The vectorised :func:`~needlesim.core.model.conventions.direction_from_angles`.
 
     Returns ``(directions (n, 3), feasible (n,) bool)``. An aim whose angles leave no
     anterior component (``sin^2 L + sin^2 I >= 1``, e.g. lateral 60 and inferior 30) is
@@ -159,7 +159,7 @@ def sweep_entry(engine: Engine, entry: str | np.ndarray, lateral_deg: np.ndarray
         How far along each needle line contacts and breaches are looked for (at least
         the deepest requested depth).
     """
-    from .trajectory import _side_of
+    from ..model.trajectory import _side_of
 
     label = entry if isinstance(entry, str) else ",".join(f"{x:g}" for x in np.asarray(entry, float))
     side = Side(side if side is not None else _side_of(entry))

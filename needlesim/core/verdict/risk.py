@@ -7,7 +7,7 @@ danger
       clearance <= 0 mm;
     * the needle leaves a bone before its tip through its inner table (into the pelvis), the
       greater sciatic notch, a joint (the sacroiliac joint into the sacrum) or, for a midline
-      bone, its cortex (see :mod:`needlesim.core.breach`).
+      bone, its cortex (see :mod:`needlesim.core.needle.breach`).
 caution
     * the needle leaves the ilium, ischium or pubis through its outer table (into the gluteal
       muscles: no named critical structure is crossed by the exit itself; the clearance rules
@@ -26,8 +26,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from .breach import BreachKind
-from .engine import Evaluation
+from ..needle.breach import BreachKind
+from ..needle.engine import Evaluation
 from .envelope import Envelope, RuleCheck
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .errors import EnvelopeError
-from .trajectory import Trajectory
+from ..errors import EnvelopeError
+from ..model.trajectory import Trajectory
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -24,16 +24,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .breach import JOINT_GAP_MM, classify
-from .clearance import ClearanceIndex
-from .geometry import TriangleSoup
-from .offset import offset_vertices
-from .proximity import first_contact_depth
-from .raycast import Backend, RayHits, make_caster
-from .results import Breach, Contact, Hit, PathSegment, Tissue, _pt
-from .scene import Role, Scene
+from ..geometry.clearance import ClearanceIndex
+from ..geometry.soup import TriangleSoup
+from ..geometry.offset import offset_vertices
+from ..geometry.proximity import first_contact_depth
+from ..geometry.raycast import Backend, RayHits, make_caster
+from ..model.results import Breach, Contact, Hit, PathSegment, Tissue, _pt
+from ..model.scene import Role, Scene
 from .tissue import Interval, breaches, clean_crossings, inside_intervals, structure_intervals, tissue_path
-from .tolerances import TOL, CAST_LEAD_IN_MM, DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, SKIN_SEARCH_MM
-from .trajectory import Trajectory
+from ..tolerances import TOL, CAST_LEAD_IN_MM, DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, SKIN_SEARCH_MM
+from ..model.trajectory import Trajectory
 
 #: Direction of the inside/outside probe ray (unit; irrational-looking on purpose).
 PROBE_DIRECTION = np.array([0.48112522, 0.61237244, 0.62720236]) / np.linalg.norm([0.48112522, 0.61237244, 0.62720236])
@@ -218,7 +218,7 @@ class Engine:
 
     def _classified(self, found, hits: RayHits, depth: np.ndarray, crossings: np.ndarray, intervals,
                     puncture: np.ndarray, d: np.ndarray, landmarks) -> tuple[Breach, ...]:
-        """Name how each breach leaves its bone (:mod:`needlesim.core.breach`)."""
+        """Name how each breach leaves its bone (:mod:`needlesim.core.needle.breach`)."""
         out = []
         for b in found:
             s = next(st for st in self.structures if st.name == b.structure)

@@ -60,7 +60,7 @@ class PathSegment:
 @dataclass(frozen=True)
 class Breach:
     """The needle leaves a bone before its tip: through a table, a notch or a joint
-    (``through``, a :class:`needlesim.core.breach.BreachKind` value)."""
+    (``through``, a :class:`needlesim.core.needle.breach.BreachKind` value)."""
 
     structure: str
     depth_mm: float

@@ -1,0 +1,1 @@
+"""Batched needle lines: the kernels behind angle sweeps."""

@@ -1,0 +1,1 @@
+"""Triangle soups, ray casting, exact distances, clearances and offset surfaces."""

@@ -1,0 +1,1 @@
+"""Reading and writing files: manifests, meshes, markups, the built-in scene."""

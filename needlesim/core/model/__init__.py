@@ -1,0 +1,1 @@
+"""The scene, the trajectory, the frame and angle conventions, the result records."""

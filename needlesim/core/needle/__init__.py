@@ -1,0 +1,1 @@
+"""The needle engine: hits, tissue path, breaches, contacts."""

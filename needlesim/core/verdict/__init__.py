@@ -1,0 +1,1 @@
+"""Envelopes, the verdict rules and the report."""
