@@ -147,6 +147,31 @@ class Session:
         self.set_trajectory(self.trajectory if keep else default_trajectory(scene), record=False)
         self.trajectory_changed.emit(self.trajectory)
 
+    def apply_session(self, scene: Scene, data: Any) -> None:
+        """Replace the scene, settings, saved aims and trajectory with those of a session
+        file already validated whole (``session_io.read_session`` and its scene): every
+        field is set before any signal is sent, so a listener never sees half a session."""
+        new_scene = scene is not self.scene
+        if new_scene:
+            self.scene, self.scene_source = scene, data.scene
+            self._undo.clear()
+            self._redo.clear()
+        self.envelope = data.envelope_obj if data.envelope_obj is not None else load_envelope(data.envelope)
+        self.margin_mm, self.backend = float(data.margin_mm), Backend(data.backend)
+        self.saved = dict(data.saved)
+        self.compare = data.compare if data.compare in self.saved else None
+        if data.trajectory != self.trajectory:
+            self._undo.append(self.trajectory)
+            del self._undo[:-HISTORY_LIMIT]
+            self._redo.clear()
+        self.trajectory = data.trajectory
+        if new_scene:
+            self.scene_changed.emit(self.scene)
+        self.settings_changed.emit()
+        self.saved_changed.emit()
+        self.trajectory_changed.emit(self.trajectory)
+        self.history_changed.emit()
+
     def set_report(self, report: RiskReport | None) -> None:
         self.report = report
         self.report_changed.emit(report)

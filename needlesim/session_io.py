@@ -1,26 +1,75 @@
 """Session files: the scene, the trajectory, the settings, the saved trajectories and the
 camera, as JSON. Reading validates every field and runs nothing from the file; a corrupt
-or foreign file is a :class:`SessionError` and changes nothing."""
+or foreign file is a :class:`SessionError` and changes nothing.
+
+The whole file is checked before anything is used (:func:`read_session`): it is a regular
+file under its size limit (``core.io.files``), parses without deep nesting, every field has
+its type and range (one pydantic schema, ``core.io.schema``), the envelope is known, the
+backend exists, every trajectory is valid. The GUI then checks the trajectories against
+the scene and applies everything in one step.
+"""
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from ._version import __version__
 from .core.errors import NeedlesimError
+from .core.geometry.raycast import Backend
+from .core.io.files import read_text
+from .core.io.schema import STRICT, Name, Number, Vec3, parse_json, validate
 from .core.model.trajectory import Trajectory
+from .core.verdict.envelope import Envelope, load_envelope
 from .session import Session
 
 FORMAT = "needlesim-session"
 VERSION = 1
+#: Most saved trajectories a session may hold. The GUI lists each one in a widget; 10,000
+#: is far more than anyone names by hand (a sweep writes a table, not a session).
+MAX_SAVED = 10_000
+#: The range of the caution margin, mm (as :meth:`Session.set_settings` enforces).
+MARGIN_RANGE_MM = (0.0, 50.0)
 
 
 class SessionError(NeedlesimError):
     """A session file is missing, corrupt, foreign or from a newer version."""
+
+
+class _TrajectorySpec(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", allow_inf_nan=False, frozen=True)
+    entry: Union[Name, Vec3]
+    lateral_deg: Number
+    inferior_deg: Number
+    depth_mm: Number
+    side: Optional[Literal["left", "right"]] = None
+    needle_diameter_mm: Optional[Number] = None
+
+
+class _CameraSpec(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", allow_inf_nan=False, frozen=True)
+    position: Vec3
+    focal_point: Vec3
+    view_up: Vec3
+
+
+class _SessionSpec(BaseModel):
+    model_config = STRICT
+    format: Literal["needlesim-session"]
+    version: int = Field(ge=1, le=VERSION)
+    needlesim_version: Optional[str] = Field(default=None, max_length=100)
+    scene: Name = "builtin"
+    trajectory: _TrajectorySpec
+    envelope: Name = "nam2019"
+    margin_mm: Number = Field(default=5.0, ge=MARGIN_RANGE_MM[0], le=MARGIN_RANGE_MM[1])
+    backend: Literal[tuple(b.value for b in Backend)] = "embree"  # type: ignore[valid-type]
+    saved: dict[Name, _TrajectorySpec] = Field(default_factory=dict, max_length=MAX_SAVED)
+    compare: Optional[Name] = None
+    camera: Optional[_CameraSpec] = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +82,7 @@ class SessionData:
     saved: dict[str, Trajectory]
     compare: str | None
     camera: dict[str, Any] | None
+    envelope_obj: Envelope | None = None
 
 
 def session_to_dict(session: Session) -> dict:
@@ -59,51 +109,41 @@ def save_session(path: str | Path, session: Session) -> Path:
 
 
 def read_session(path: str | Path) -> SessionData:
-    """Parse and validate a session file (nothing is applied)."""
+    """Parse and validate a whole session file (nothing is applied)."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SessionError(f"{path}: no such session file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SessionError(f"{path}: not a readable session file ({exc})") from None
+    doc = parse_json(read_text(path, "session", SessionError), str(path), SessionError)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SessionError(f"{path}: not a needlesim session file")
-    if not isinstance(doc.get("version"), int) or doc["version"] > VERSION:
-        raise SessionError(f"{path}: session version {doc.get('version')!r} is not supported (this needlesim reads {VERSION})")
+    version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= VERSION:
+        raise SessionError(f"{path}: session version {_short(version)} is not supported (this needlesim reads {VERSION})")
+    if isinstance(doc.get("saved"), dict) and len(doc["saved"]) > MAX_SAVED:
+        raise SessionError(f"{path}: {len(doc['saved']):,} saved trajectories is over the limit of {MAX_SAVED:,} "
+                           "(save a sweep as a table instead)")
+    spec = validate(_SessionSpec, doc, str(path), SessionError)
     try:
-        saved = doc.get("saved") or {}
-        if not isinstance(saved, dict):
-            raise TypeError("'saved' must be an object")
-        margin = float(doc.get("margin_mm", 5.0))
-        if not math.isfinite(margin):
-            raise ValueError("margin_mm must be finite")
-        camera = doc.get("camera")
-        if camera is not None and not _valid_camera(camera):
-            raise ValueError("'camera' must hold position, focal_point and view_up as 3 numbers each")
-        return SessionData(
-            scene=str(doc.get("scene", "builtin")),
-            trajectory=_trajectory(doc.get("trajectory")),
-            envelope=str(doc.get("envelope", "nam2019")), margin_mm=margin, backend=str(doc.get("backend", "embree")),
-            saved={str(k): _trajectory(v) for k, v in saved.items()},
-            compare=doc.get("compare") if isinstance(doc.get("compare"), str) else None,
-            camera=camera,
-        )
-    except (NeedlesimError, TypeError, ValueError, KeyError) as exc:
-        raise SessionError(f"{path}: corrupt session ({exc})") from None
+        envelope = load_envelope(spec.envelope)
+        trajectory = _trajectory(spec.trajectory)
+        saved = {}
+        for name, t in spec.saved.items():
+            saved[name] = _trajectory(t, f"saved trajectory {name!r}: ")
+    except NeedlesimError as exc:
+        raise SessionError(f"{path}: {exc}") from None
+    return SessionData(
+        scene=spec.scene, trajectory=trajectory, envelope=spec.envelope, margin_mm=float(spec.margin_mm),
+        backend=spec.backend, saved=saved, compare=spec.compare if spec.compare in saved else None,
+        camera=None if spec.camera is None else spec.camera.model_dump(), envelope_obj=envelope,
+    )
 
 
-def _trajectory(d: Any) -> Trajectory:
-    if not isinstance(d, dict):
-        raise TypeError("a trajectory must be an object")
-    return Trajectory.from_dict(d)
-
-
-def _valid_camera(c: Any) -> bool:
-    if not isinstance(c, dict):
-        return False
+def _trajectory(t: _TrajectorySpec, where: str = "trajectory: ") -> Trajectory:
+    d = t.model_dump(exclude_none=True)
     try:
-        return all(len(c[k]) == 3 and all(math.isfinite(float(x)) for x in c[k])
-                   for k in ("position", "focal_point", "view_up"))
-    except (KeyError, TypeError, ValueError):
-        return False
+        return Trajectory.from_dict(d)
+    except NeedlesimError as exc:
+        raise SessionError(f"{where}{exc}") from None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

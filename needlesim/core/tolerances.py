@@ -68,3 +68,62 @@ class Tolerances:
 
 
 TOL = Tolerances()
+
+
+# --- Human size: the check that catches wrong units (issue 10 item 5) -----------------------
+# Each range holds every real adult and child pelvis with room to spare, and is narrower
+# than a factor of 10 beyond the real extremes where anatomy allows, so that a mesh read
+# in the wrong unit (cm as mm: 0.1x; mm as cm: 10x) falls outside it. Sources: the rows of
+# /work/shared/references/anatomy-numbers.md and standard anatomy texts (figures below).
+# "Extent" is the largest side of the structure's axis-aligned bounding box; "thickness"
+# is 4 V / A of a closed mesh, which is exactly the diameter of a long tube (for a shell
+# bone with its marrow surface it is twice the cortex). Not fitted to the built-in scene.
+
+
+@dataclass(frozen=True)
+class SizeRange:
+    """Plausible sizes of one kind of structure, mm; ``None`` means not checked."""
+
+    extent_mm: tuple[float, float]
+    thickness_mm: tuple[float, float] | None
+    reason: str
+
+
+#: Per role (see :class:`needlesim.core.model.scene.Role`), the human range.
+HUMAN_SIZE: dict[str, SizeRange] = {
+    "pelvis": SizeRange((60.0, 700.0), None,
+                        "all bones together: the adult bi-iliac breadth is about 230-330 mm, a 1-year-old's "
+                        "about 110 mm; a scene cropped to the posterior pelvis still spans more than 60 mm"),
+    "cortical_bone": SizeRange((15.0, 450.0), (0.4, 70.0),
+                               "one bone: from a child's coccyx (about 20 mm) to a whole adult pelvis in one "
+                               "mesh (under 350 mm); thickness from a shell bone's cortex (4V/A = 2 x 0.5-2 mm) "
+                               "to a solid adult sacrum (4V/A about 20-30 mm)"),
+    "sacrum": SizeRange((15.0, 450.0), (0.4, 70.0), "as cortical_bone; the adult sacrum is 90-130 mm tall"),
+    "marrow": SizeRange((10.0, 450.0), None, "the marrow space of one bone, smaller than the bone"),
+    "skin": SizeRange((60.0, 2500.0), None, "from a crop around the PSIS to a whole tall adult"),
+    "nerve_root": SizeRange((5.0, 400.0), (1.0, 15.0),
+                            "sacral roots are 2-6 mm thick (S1 5.38 +/- 0.7 mm, Clin Anat 2018), ganglia "
+                            "up to about 10 mm; a child's S4 root is over 1 mm"),
+    "nerve": SizeRange((8.0, 1500.0), (1.5, 40.0),
+                       "pelvic nerves from the superior gluteal (2-3 mm) to the sciatic (10-20 mm, flat)"),
+    "dura": SizeRange((5.0, 700.0), (1.0, 30.0),
+                      "root sleeves (3-7 mm) to the lumbosacral dural sac (10-25 mm across)"),
+    "vessel": SizeRange((5.0, 1500.0), (0.8, 30.0),
+                        "named pelvic vessels from about 1 mm to the common iliac vein and vena cava (20-25 mm)"),
+    "joint": SizeRange((3.0, 400.0), None, "a joint space or capsule"),
+    "other": SizeRange((1.0, 3000.0), None, "anything else: only gross unit errors are caught"),
+}
+
+# --- Mesh budget and cleaning (issue 10 item 6) ----------------------------------------------
+#: Most triangles one mesh file may hold. Loading, cleaning and indexing takes about 1.1 kB
+#: per triangle at its peak (a 10 M triangle STL grew past 11 GB), so 2 M is about 2.2 GB;
+#: the largest built-in mesh has 20 k, and a CT segmentation decimated for simulation a few
+#: hundred k. Checked from the file's header before it is read (core.io.mesh_budget).
+MAX_MESH_TRIANGLES = 2_000_000
+#: Largest file of a format whose header gives no triangle count (glTF/GLB, VTK/VTP), MB:
+#: 2 M triangles with normals take under 150 MB in any of them.
+MAX_MESH_FILE_MB = 400.0
+#: A triangle whose smallest height (2 x area / longest edge) is below this is degenerate
+#: (collinear or repeated vertices) and is dropped: it has no inside, no normal and no
+#: reliable ray hit. 1e-6 mm is far below any real surface feature, mm.
+DEGENERATE_HEIGHT_MM = 1e-6

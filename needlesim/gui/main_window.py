@@ -17,7 +17,7 @@ from ..core.errors import NeedlesimError
 from ..core.io.manifest import load_scene
 from ..core.model.scene import Scene
 from ..session import Controller, Session, scene_label
-from ..session_io import read_session, save_session
+from ..session_io import SessionError, read_session, save_session
 from ..viz.scene_view import SceneView, add_orientation_marker, legend_entries
 from .dialogs import ABOUT_HTML, MeshRolesDialog
 from .risk_panel import RiskPanel
@@ -383,31 +383,34 @@ class MainWindow(QMainWindow):
             self.set_view("posterior")
 
     def open_session(self, path: str | Path) -> bool:
-        """Load a session; on any error show it and keep the current state."""
-        from ..core.io.builtin import builtin_scene_dir
-
+        """Load a session: the whole file is validated first (fields, envelope, backend,
+        margin, scene, every trajectory against that scene), then applied in one step; on
+        any error it is shown and nothing changes."""
         try:
             data = read_session(path)
-            source = data.scene
-            scene = self.session.scene if source == self.session.scene_source else \
-                self.scene_loader(builtin_scene_dir() if source == "builtin" else source)
-            if isinstance(data.trajectory.entry, str):
-                scene.landmark(data.trajectory.entry)
+            scene = self._session_scene(data.scene)
+            for name, t in [("trajectory", data.trajectory), *data.saved.items()]:
+                if isinstance(t.entry, str):
+                    try:
+                        scene.landmark(t.entry)
+                    except NeedlesimError as exc:
+                        raise SessionError(f"{path}: {name}: {exc}") from None
         except NeedlesimError as exc:
             self.show_error(str(exc))
             return False
-        if scene is not self.session.scene:
-            self.session.set_scene(scene, source)
-        self.session.saved = dict(data.saved)
-        self.session.compare = data.compare if data.compare in data.saved else None
-        self.session.set_settings(envelope=data.envelope, margin_mm=data.margin_mm, backend=data.backend)
-        self.session.set_trajectory(data.trajectory)
-        self.session.saved_changed.emit()
+        self.session.apply_session(scene, data)
         if data.camera:
             self.view.set_camera_state(data.camera)
             self.request_render()
         self._add_recent(str(path))
         return True
+
+    def _session_scene(self, source: str) -> Scene:
+        from ..core.io.builtin import builtin_scene_dir
+
+        if source == self.session.scene_source:
+            return self.session.scene
+        return self.scene_loader(builtin_scene_dir() if source == "builtin" else source)
 
     def save_session(self, path: str | Path) -> bool:
         self.session.camera = self.view.camera_state()

@@ -97,7 +97,7 @@ class PartStore:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             marker = folder / "job.json"
-            if marker.exists() and json.loads(marker.read_text()).get("key") != job.key:
+            if os.path.lexists(marker) and read_job_file(marker).get("key") != job.key:
                 for p in folder.glob("chunk-*.parquet"):
                     p.unlink()  # parts of another job: ours to discard
             _atomic_bytes(marker, json.dumps({"key": job.key}).encode())
@@ -127,6 +127,18 @@ class PartStore:
     def remove(self) -> None:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def read_job_file(path: Path) -> dict:
+    """The parsed job file of a parts folder: a regular file under its limit, valid JSON
+    object (``core.io.files``, ``core.io.schema``), else :class:`OutputError`."""
+    from ..core.io.files import read_text
+    from ..core.io.schema import parse_json
+
+    doc = parse_json(read_text(path, "sweep job", OutputError), str(path), OutputError)
+    if not isinstance(doc, dict):
+        raise OutputError(f"{path}: not a sweep job file (not a JSON object)")
+    return doc
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:

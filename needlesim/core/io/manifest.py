@@ -24,93 +24,117 @@ structure and the closest valid key. Mesh paths may not leave the scene folder.
 
 from __future__ import annotations
 
-import difflib
-import sys
 import warnings
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping, Optional
 
 import numpy as np
+from pydantic import BaseModel, Field
 
 from . import markups
+from .files import read_text
+from .schema import STRICT, Name, Number, Text, Vec3, parse_toml, validate
 from ..model.conventions import FRAME_TO_RAS, UNIT_TO_MM
 from ..errors import ManifestError, MeshError, NeedlesimError, NeedlesimWarning
 from .meshio import read_mesh, to_ras_mm, validate_mesh
 from ..model.scene import Level, Role, Scene, Side, Structure
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 MANIFEST_NAME = "scene.toml"
-SCENE_KEYS = {"name", "description", "units", "frame", "landmarks", "landmark_points", "source"}
-STRUCTURE_REQUIRED = {"name", "role", "mesh"}
-STRUCTURE_OPTIONAL = {"side", "level", "critical", "units", "frame", "node", "cortical_thickness_mm",
-                      "allow_open", "description", "marrow_surface"}
+
+Units = Literal[tuple(UNIT_TO_MM)]  # type: ignore[valid-type]
+Frame = Literal[tuple(FRAME_TO_RAS)]  # type: ignore[valid-type]
+
+
+class SceneSpec(BaseModel):
+    """The ``[scene]`` table."""
+
+    model_config = STRICT
+    name: Optional[Name] = None
+    description: Text = ""
+    units: Units = "mm"
+    frame: Frame = "RAS"
+    landmarks: Optional[Name] = None
+    landmark_points: dict[Name, Vec3] = Field(default_factory=dict, max_length=100_000)
+    source: dict[Name, Any] = Field(default_factory=dict)
+
+
+class StructureSpec(BaseModel):
+    """One ``[[structure]]`` entry."""
+
+    model_config = STRICT
+    name: Name
+    role: Literal[tuple(r.value for r in Role)]  # type: ignore[valid-type]
+    mesh: Name
+    side: Literal[tuple(s.value for s in Side)] = "midline"  # type: ignore[valid-type]
+    level: Optional[Literal[tuple(lv.value for lv in Level)]] = None  # type: ignore[valid-type]
+    critical: Optional[bool] = None
+    units: Optional[Units] = None
+    frame: Optional[Frame] = None
+    node: Optional[Name] = None
+    cortical_thickness_mm: Optional[Number] = Field(default=None, gt=0)
+    allow_open: bool = False
+    description: Text = ""
+    marrow_surface: Optional[Name] = None
+
+
+class ManifestSpec(BaseModel):
+    model_config = STRICT
+    scene: SceneSpec = Field(default_factory=SceneSpec)
+    structure: list[dict] = Field(min_length=1, max_length=10_000)
 
 
 def load_scene(path: str | Path) -> Scene:
     """Load a scene from its manifest (``scene.toml``) or the folder that holds it."""
     path = Path(path)
     manifest = path / MANIFEST_NAME if path.is_dir() else path
-    if not manifest.is_file():
-        raise ManifestError(f"{manifest}: no such scene manifest")
-    try:
-        doc = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{manifest}: cannot be read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(f"{manifest}: not valid TOML ({exc})") from None
-    return scene_from_manifest(doc, manifest)
+    text = read_text(manifest, "scene manifest", ManifestError)
+    return scene_from_manifest(parse_toml(text, str(manifest), ManifestError), manifest)
 
 
 def scene_from_manifest(doc: Mapping[str, Any], manifest: Path) -> Scene:
     """Build a :class:`Scene` from a parsed manifest; ``manifest`` locates relative paths."""
-    _check_keys(doc, {"scene", "structure"}, set(), manifest, "the manifest")
-    head = doc.get("scene", {})
-    _check_keys(head, SCENE_KEYS, set(), manifest, "[scene]")
-    units = _choice(head.get("units", "mm"), UNIT_TO_MM, manifest, "[scene] units")
-    frame = _choice(head.get("frame", "RAS"), FRAME_TO_RAS, manifest, "[scene] frame")
-    entries = doc.get("structure", [])
-    if not isinstance(entries, list) or not entries:
+    if isinstance(doc, dict) and "structure" not in doc:
         raise ManifestError(f"{manifest}: no [[structure]] entries")
-    structures = [_structure(e, i, manifest, units, frame) for i, e in enumerate(entries)]
-    landmarks = _landmarks(head, manifest, units, frame)
+    spec = validate(ManifestSpec, doc, str(manifest), ManifestError)
+    head = spec.scene
+    entries = [_structure_spec(e, i, manifest) for i, e in enumerate(spec.structure)]
+    structures = [_structure(e, manifest, head.units, head.frame) for e in entries]
+    from .human_size import check_human_size
+
+    check_human_size(structures, source=str(manifest), units={e.name: e.units or head.units for e in entries},
+                     explicit_units={e.name for e in entries if e.units is not None})
+    landmarks = _landmarks(head, manifest)
     return Scene(
         structures=tuple(structures), landmarks=landmarks,
-        name=str(head.get("name", manifest.parent.name)), source=str(manifest),
-        metadata={"description": head.get("description", ""), "source": dict(head.get("source", {}))},
+        name=head.name or manifest.parent.name, source=str(manifest),
+        metadata={"description": head.description, "source": dict(head.source)},
     )
 
 
-def _structure(entry: Any, i: int, manifest: Path, units: str, frame: str) -> Structure:
-    where = f"[[structure]] #{i + 1}"
-    if not isinstance(entry, dict):
-        raise ManifestError(f"{manifest}: {where} is not a table")
-    where = f"structure {entry.get('name', f'#{i + 1}')!r}"
-    _check_keys(entry, STRUCTURE_REQUIRED | STRUCTURE_OPTIONAL, STRUCTURE_REQUIRED, manifest, where)
-    role = Role(_choice(entry["role"], [r.value for r in Role], manifest, f"{where} role"))
-    side = Side(_choice(entry.get("side", "midline"), [s.value for s in Side], manifest, f"{where} side"))
-    level = entry.get("level")
-    if level is not None:
-        level = Level(_choice(level, [lv.value for lv in Level], manifest, f"{where} level"))
-    mesh_path = resolve_inside(manifest.parent, entry["mesh"], manifest, where)
-    u = _choice(entry.get("units", units), UNIT_TO_MM, manifest, f"{where} units")
-    fr = _choice(entry.get("frame", frame), FRAME_TO_RAS, manifest, f"{where} frame")
-    mesh = to_ras_mm(read_mesh(mesh_path, node=entry.get("node")), units=u, frame=fr)
+def _structure_spec(entry: dict, i: int, manifest: Path) -> StructureSpec:
+    name = entry.get("name")
+    where = f"structure {name!r}" if isinstance(name, str) else f"[[structure]] #{i + 1}"
+    return validate(StructureSpec, entry, f"{manifest}: {where}", ManifestError)
+
+
+def _structure(e: StructureSpec, manifest: Path, units: str, frame: str) -> Structure:
+    where = f"structure {e.name!r}"
+    role = Role(e.role)
+    mesh_path = resolve_inside(manifest.parent, e.mesh, manifest, where)
+    u, fr = e.units or units, e.frame or frame
+    mesh = to_ras_mm(read_mesh(mesh_path, node=e.node), units=u, frame=fr)
     with warnings.catch_warnings():
-        if entry.get("allow_open", False):
+        if e.allow_open:
             warnings.simplefilter("ignore", NeedlesimWarning)
         mesh = validate_mesh(mesh, mesh_path, what=where)
     kwargs = {}
-    if "marrow_surface" in entry:
-        kwargs["marrow_faces"] = _marrow_faces(entry["marrow_surface"], mesh, manifest, where, u, fr)
-    if "cortical_thickness_mm" in entry:
-        kwargs["cortical_thickness_mm"] = _positive(entry["cortical_thickness_mm"], manifest, where)
+    if e.marrow_surface is not None:
+        kwargs["marrow_faces"] = _marrow_faces(e.marrow_surface, mesh, manifest, where, u, fr)
+    if e.cortical_thickness_mm is not None:
+        kwargs["cortical_thickness_mm"] = float(e.cortical_thickness_mm)
     return Structure.from_trimesh(
-        str(entry["name"]), role, mesh, side=side, level=level,
-        critical=bool(entry.get("critical", role.critical_by_default)), source=str(mesh_path), **kwargs,
+        e.name, role, mesh, side=Side(e.side), level=None if e.level is None else Level(e.level),
+        critical=role.critical_by_default if e.critical is None else e.critical, source=str(mesh_path), **kwargs,
     )
 
 
@@ -127,22 +151,13 @@ def _marrow_faces(rel: Any, mesh, manifest: Path, where: str, units: str, frame:
     return faces
 
 
-def _landmarks(head: Mapping[str, Any], manifest: Path, units: str, frame: str) -> dict[str, np.ndarray]:
+def _landmarks(head: SceneSpec, manifest: Path) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
-    if "landmarks" in head:
-        out.update(markups.read_points(resolve_inside(manifest.parent, head["landmarks"], manifest, "[scene] landmarks")))
-    inline = head.get("landmark_points", {})
-    if not isinstance(inline, dict):
-        raise ManifestError(f"{manifest}: [scene.landmark_points] must be a table of name = [x, y, z]")
-    m = FRAME_TO_RAS[frame][:3, :3] * UNIT_TO_MM[units]
-    for name, p in inline.items():
-        try:
-            q = np.array(p, dtype=np.float64).reshape(3)
-        except (TypeError, ValueError):
-            raise ManifestError(f"{manifest}: landmark {name!r} must be [x, y, z]") from None
-        if not np.all(np.isfinite(q)):
-            raise ManifestError(f"{manifest}: landmark {name!r} has a non-finite coordinate")
-        out[name] = m @ q
+    if head.landmarks is not None:
+        out.update(markups.read_points(resolve_inside(manifest.parent, head.landmarks, manifest, "[scene] landmarks")))
+    m = FRAME_TO_RAS[head.frame][:3, :3] * UNIT_TO_MM[head.units]
+    for name, p in head.landmark_points.items():
+        out[name] = m @ np.array(p, dtype=np.float64)
     return out
 
 
@@ -155,34 +170,6 @@ def resolve_inside(folder: Path, rel: Any, manifest: Path, where: str) -> Path:
     if Path(rel).is_absolute() or not target.is_relative_to(root):
         raise ManifestError(f"{manifest}: {where}: path {rel!r} leaves the scene folder {root}")
     return target
-
-
-def _check_keys(table: Any, allowed: set[str], required: set[str], manifest: Path, where: str) -> None:
-    if not isinstance(table, dict):
-        raise ManifestError(f"{manifest}: {where} must be a table")
-    for key in table:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; valid keys: {', '.join(sorted(allowed))}"
-            raise ManifestError(f"{manifest}: {where}: unknown key {key!r}{hint}")
-    for key in sorted(required - set(table)):
-        raise ManifestError(f"{manifest}: {where}: missing key {key!r}")
-
-
-def _choice(value: Any, allowed, manifest: Path, where: str) -> str:
-    if value not in allowed:
-        raise ManifestError(f"{manifest}: {where} = {value!r} is not one of {', '.join(map(str, allowed))}")
-    return value
-
-
-def _positive(value: Any, manifest: Path, where: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not np.isfinite(v) or v <= 0:
-        raise ManifestError(f"{manifest}: {where}: cortical_thickness_mm must be a positive number of mm")
-    return v
 
 
 __all__ = ["load_scene", "scene_from_manifest", "resolve_inside", "MANIFEST_NAME", "NeedlesimError", "MeshError"]

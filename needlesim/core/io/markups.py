@@ -8,54 +8,61 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Mapping
+from typing import Literal, Mapping, Optional
 
 import numpy as np
+from pydantic import BaseModel, Field
 
+from .files import read_text
+from .schema import STRICT_OPEN, Name, Vec3, parse_json, validate
 from ..errors import ManifestError
 
 SCHEMA = "https://raw.githubusercontent.com/slicer/slicer/master/Modules/Loadable/Markups/Resources/Schema/markups-schema-v1.0.3.json#"
+#: Most control points read from one file (Slicer's own lists are rarely past a few hundred).
+MAX_POINTS = 60_000
+
+
+class ControlPoint(BaseModel):
+    model_config = STRICT_OPEN
+    label: Optional[Name] = None
+    position: Vec3
+
+
+class Markup(BaseModel):
+    model_config = STRICT_OPEN
+    coordinateSystem: Literal["LPS", "RAS", "lps", "ras"] = "LPS"  # noqa: N815 (Slicer's key)
+    coordinateUnits: Literal["mm"] = "mm"  # noqa: N815
+    controlPoints: list[ControlPoint] = Field(default_factory=list, max_length=MAX_POINTS)  # noqa: N815
+
+
+class MarkupsDoc(BaseModel):
+    model_config = STRICT_OPEN
+    markups: list[Markup] = Field(max_length=10_000)
 
 
 def read_points(path: str | Path) -> dict[str, np.ndarray]:
     """Every control point of every markup in a Slicer ``.mrk.json`` file, as
     label -> (3,) RAS mm. Labels must be unique."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ManifestError(f"{path}: no such markups file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"{path}: not a readable markups JSON file ({exc})") from None
+    doc = parse_json(read_text(path, "markups", ManifestError), str(path), ManifestError)
     if not isinstance(doc, dict) or not isinstance(doc.get("markups"), list):
         raise ManifestError(f"{path}: not a 3D Slicer markups file (no 'markups' list)")
+    spec = validate(MarkupsDoc, doc, str(path), ManifestError)
     points: dict[str, np.ndarray] = {}
-    for markup in doc["markups"]:
+    for markup in spec.markups:
         points.update(_markup_points(markup, path, points))
     return points
 
 
-def _markup_points(markup: object, path: Path, seen: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    if not isinstance(markup, dict):
-        raise ManifestError(f"{path}: a markup is not an object")
-    system = str(markup.get("coordinateSystem", "LPS")).upper()
-    units = str(markup.get("coordinateUnits", "mm"))
-    if system not in ("LPS", "RAS"):
-        raise ManifestError(f"{path}: unknown coordinateSystem {system!r}")
-    if units != "mm":
-        raise ManifestError(f"{path}: coordinateUnits must be mm, got {units!r}")
+def _markup_points(markup: Markup, path: Path, seen: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    lps = markup.coordinateSystem.upper() == "LPS"
     out: dict[str, np.ndarray] = {}
-    for i, cp in enumerate(markup.get("controlPoints", [])):
-        label = str(cp.get("label", f"point-{i + 1}")) if isinstance(cp, dict) else None
-        try:
-            p = np.array(cp["position"], dtype=np.float64).reshape(3)
-        except (TypeError, KeyError, ValueError):
-            raise ManifestError(f"{path}: control point {label or i} has no valid 'position'") from None
-        if not np.all(np.isfinite(p)):
-            raise ManifestError(f"{path}: control point {label!r} has a non-finite coordinate")
+    for i, cp in enumerate(markup.controlPoints):
+        label = cp.label if cp.label is not None else f"point-{i + 1}"
         if label in out or label in seen:
             raise ManifestError(f"{path}: control point label {label!r} is repeated")
-        out[label] = p * np.array([-1.0, -1.0, 1.0]) if system == "LPS" else p
+        p = np.array(cp.position, dtype=np.float64)
+        out[label] = p * np.array([-1.0, -1.0, 1.0]) if lps else p
     return out
 
 

@@ -11,14 +11,18 @@ readers parse VTP/VTK (imported lazily, so ``needlesim.core`` stays free of VTK)
 
 from __future__ import annotations
 
+import contextlib
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from .files import check_file
+from .mesh_budget import check_budget
 from ..model.conventions import FRAME_TO_RAS, UNIT_TO_MM
 from ..errors import MeshError, NeedlesimWarning
-from ..tolerances import TOL
+from ..tolerances import DEGENERATE_HEIGHT_MM, TOL
 
 #: File suffixes we read, and the trimesh file type for each.
 TRIMESH_TYPES = {".stl": "stl", ".obj": "obj", ".ply": "ply", ".glb": "glb", ".gltf": "gltf", ".off": "off"}
@@ -37,13 +41,12 @@ def read_mesh(path: str | Path, *, node: str | None = None):
     """
     import trimesh
 
-    path = Path(path)
-    if not path.is_file():
-        raise MeshError(f"{path}: no such mesh file")
+    path = check_file(path, "mesh", MeshError)
     suffix = path.suffix.lower()
     if suffix not in TRIMESH_TYPES and suffix not in VTK_TYPES:
         raise MeshError(f"{path}: unsupported mesh format {suffix!r}; use one of {', '.join(SUPPORTED)}")
     try:
+        check_budget(path, suffix, os.stat(path).st_size)
         if suffix in VTK_TYPES:
             vertices, faces = _read_vtk(path)
             return trimesh.Trimesh(vertices, faces, process=False)
@@ -85,13 +88,28 @@ def _read_vtk(path: Path) -> tuple[np.ndarray, np.ndarray]:
         import pyvista as pv
     except ImportError:  # pragma: no cover - pyvista is a dependency
         raise MeshError(f"{path}: reading VTK files needs pyvista") from None
-    data = pv.read(str(path))
-    surf = data.extract_surface() if not isinstance(data, pv.PolyData) else data
-    surf = surf.triangulate()
+    with vtk_quiet():
+        data = pv.read(str(path))
+        surf = data.extract_surface() if not isinstance(data, pv.PolyData) else data
+        surf = surf.triangulate()
     if surf.n_cells == 0:
         raise MeshError(f"{path}: contains no triangles")
     faces = np.asarray(surf.faces).reshape(-1, 4)[:, 1:]
     return np.asarray(surf.points, dtype=np.float64), faces
+
+
+@contextlib.contextmanager
+def vtk_quiet():
+    """Within the block, VTK prints no warnings or errors (its readers write 14-26 lines to
+    stderr for a bad file before Python sees the failure, which is reported in one line)."""
+    from vtkmodules.vtkCommonCore import vtkObject
+
+    was = vtkObject.GetGlobalWarningDisplay()
+    vtkObject.GlobalWarningDisplayOff()
+    try:
+        yield
+    finally:
+        vtkObject.SetGlobalWarningDisplay(was)
 
 
 def to_ras_mm(mesh, *, units: str = "mm", frame: str = "RAS"):
@@ -130,6 +148,10 @@ def validate_mesh(mesh, path: str | Path, *, what: str = "mesh"):
             f"structure is (expected {TOL.min_structure_size_mm:g}-{TOL.max_structure_size_mm:g} mm): "
             "are its units right (set units = \"m\" or \"mm\" in the manifest)?"
         )
+    f = _drop_degenerate(v, f)
+    if len(f) == 0:
+        raise MeshError(f"{path}: {what} has only degenerate triangles (zero area: collinear or repeated "
+                        "vertices), so no surface")
     clean = trimesh.Trimesh(v, f, process=True, validate=True)
     if len(clean.faces) == 0:
         raise MeshError(f"{path}: {what} has only degenerate triangles")
@@ -143,3 +165,13 @@ def validate_mesh(mesh, path: str | Path, *, what: str = "mesh"):
             "breach) is unreliable for it", NeedlesimWarning, stacklevel=3,
         )
     return clean
+
+
+def _drop_degenerate(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """The faces whose smallest height is at least :data:`DEGENERATE_HEIGHT_MM`."""
+    tri = v[f]
+    twice_area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    longest = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2).max(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        height = np.where(longest > 0, twice_area / longest, 0.0)
+    return f[height >= DEGENERATE_HEIGHT_MM]

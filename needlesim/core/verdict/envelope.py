@@ -7,22 +7,20 @@ the path of their own file of the same form.
 
 from __future__ import annotations
 
-import math
-import sys
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseModel
 
 from ..errors import EnvelopeError
+from ..io.files import read_text
+from ..io.schema import STRICT, Name, Number, Text, parse_toml, validate
 from ..model.trajectory import Trajectory
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 DEFAULT_ENVELOPE = "nam2019"
-_KEYS = {"name", "title", "citation", "summary", "tolerance_note", "lateral_deg", "inferior_deg", "depth_mm"}
 _RULES = (("lateral_deg", "lateral angle", "deg"), ("inferior_deg", "inferior angle", "deg"),
           ("depth_mm", "depth", "mm"))
 
@@ -98,46 +96,53 @@ def list_envelopes() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
+class _BoundsSpec(BaseModel):
+    model_config = STRICT
+    min: Optional[Number] = None
+    max: Optional[Number] = None
+
+
+class _EnvelopeSpec(BaseModel):
+    """An envelope file: every key is checked (strict types, finite numbers)."""
+
+    model_config = STRICT
+    name: Name
+    title: Name
+    citation: Name
+    summary: Text = ""
+    tolerance_note: Text = ""
+    lateral_deg: _BoundsSpec = _BoundsSpec()
+    inferior_deg: _BoundsSpec = _BoundsSpec()
+    depth_mm: _BoundsSpec = _BoundsSpec()
+
+
 def load_envelope(name_or_path: str | Path = DEFAULT_ENVELOPE) -> Envelope:
     """A built-in envelope by name (see :func:`list_envelopes`) or one from a TOML file."""
     text, where = _envelope_text(name_or_path)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise EnvelopeError(f"{where}: not valid TOML ({exc})") from None
-    unknown = set(doc) - _KEYS
-    if unknown:
-        raise EnvelopeError(f"{where}: unknown keys {sorted(unknown)}; valid: {sorted(_KEYS)}")
+    doc = parse_toml(text, where, EnvelopeError)
     for key in ("name", "title", "citation"):
-        if not isinstance(doc.get(key), str) or not doc[key]:
+        if key not in doc:
             raise EnvelopeError(f"{where}: missing {key!r} (every envelope names its source)")
-    return Envelope(name=doc["name"], title=doc["title"], citation=doc["citation"],
-                    summary=doc.get("summary", ""), tolerance_note=doc.get("tolerance_note", ""),
-                    **{key: _bounds(doc.get(key, {}), where, key) for key, _, _ in _RULES})
+    spec = validate(_EnvelopeSpec, doc, where, EnvelopeError)
+    return Envelope(name=spec.name, title=spec.title, citation=spec.citation,
+                    summary=spec.summary, tolerance_note=spec.tolerance_note,
+                    **{key: _bounds(getattr(spec, key), where, key) for key, _, _ in _RULES})
 
 
 def _envelope_text(name_or_path: str | Path) -> tuple[str, str]:
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
-        try:
-            return p.read_text(encoding="utf-8"), str(p)
-        except OSError as exc:
-            raise EnvelopeError(f"{p}: cannot read envelope file ({exc.strerror or exc})") from None
     name = str(name_or_path)
-    if name not in list_envelopes():
-        raise EnvelopeError(f"unknown envelope {name!r}; built-in: {', '.join(list_envelopes())}")
-    return (resources.files("needlesim.data") / "envelopes" / f"{name}.toml").read_text(encoding="utf-8"), name
+    if isinstance(name_or_path, str) and name in list_envelopes():
+        return (resources.files("needlesim.data") / "envelopes" / f"{name}.toml").read_text(encoding="utf-8"), name
+    if "\x00" in name:
+        raise EnvelopeError(f"{name!r}: not an envelope name or file path (it has a NUL byte)")
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or os.path.lexists(p) or os.sep in name:
+        return read_text(p, "envelope", EnvelopeError), str(p)
+    raise EnvelopeError(f"unknown envelope {name!r}; built-in: {', '.join(list_envelopes())}")
 
 
-def _bounds(table: object, where: str, key: str) -> Bounds:
-    if not isinstance(table, dict) or set(table) - {"min", "max"}:
-        raise EnvelopeError(f"{where}: [{key}] must be a table with 'min' and/or 'max'")
-    vals = {}
-    for k, v in table.items():
-        if not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise EnvelopeError(f"{where}: {key}.{k} must be a finite number")
-        vals[k] = float(v)
-    b = Bounds(vals.get("min"), vals.get("max"))
+def _bounds(spec: _BoundsSpec, where: str, key: str) -> Bounds:
+    b = Bounds(None if spec.min is None else float(spec.min), None if spec.max is None else float(spec.max))
     if b.min is not None and b.max is not None and b.min > b.max:
         raise EnvelopeError(f"{where}: {key} has min {b.min:g} above max {b.max:g}")
     return b
