@@ -29,9 +29,12 @@ from .session import Session
 
 FORMAT = "needlesim-session"
 VERSION = 1
-#: Most saved trajectories a session may hold. The GUI lists each one in a widget; 10,000
-#: is far more than anyone names by hand (a sweep writes a table, not a session).
-MAX_SAVED = 10_000
+#: Most saved trajectories a session may hold: far more than anyone names by hand (a sweep
+#: writes a table, not a session). The GUI lists each one in a widget, and PySide6 6.12 on
+#: Python 3.11 drops a reference to ``None`` on every void Qt call (about 5 per listed aim;
+#: None starts near 39,000 references): 100,000 aims aborted the process (SIGABRT,
+#: "none_dealloc") in ``TrajectoryPanel._on_saved_changed``. 1,000 keeps far from that.
+MAX_SAVED = 1_000
 #: The range of the caution margin, mm (as :meth:`Session.set_settings` enforces).
 MARGIN_RANGE_MM = (0.0, 50.0)
 

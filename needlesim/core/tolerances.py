@@ -94,11 +94,11 @@ HUMAN_SIZE: dict[str, SizeRange] = {
     "pelvis": SizeRange((60.0, 700.0), None,
                         "all bones together: the adult bi-iliac breadth is about 230-330 mm, a 1-year-old's "
                         "about 110 mm; a scene cropped to the posterior pelvis still spans more than 60 mm"),
-    "cortical_bone": SizeRange((15.0, 450.0), (0.4, 70.0),
-                               "one bone: from a child's coccyx (about 20 mm) to a whole adult pelvis in one "
-                               "mesh (under 350 mm); thickness from a shell bone's cortex (4V/A = 2 x 0.5-2 mm) "
-                               "to a solid adult sacrum (4V/A about 20-30 mm)"),
-    "sacrum": SizeRange((15.0, 450.0), (0.4, 70.0), "as cortical_bone; the adult sacrum is 90-130 mm tall"),
+    "cortical_bone": SizeRange((25.0, 450.0), (0.4, 70.0),
+                               "one bone: from the coccyx (30-45 mm in an adult; a young child's is mostly "
+                               "cartilage) to a whole adult pelvis in one mesh (under 350 mm); thickness from a "
+                               "shell bone's cortex (4V/A = 2 x 0.5-2 mm) to a solid adult sacrum (about 20-30 mm)"),
+    "sacrum": SizeRange((25.0, 450.0), (0.4, 70.0), "as cortical_bone; the adult sacrum is 90-130 mm tall"),
     "marrow": SizeRange((10.0, 450.0), None, "the marrow space of one bone, smaller than the bone"),
     "skin": SizeRange((60.0, 2500.0), None, "from a crop around the PSIS to a whole tall adult"),
     "nerve_root": SizeRange((5.0, 400.0), (1.0, 15.0),

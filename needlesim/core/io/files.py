@@ -36,7 +36,7 @@ LIMITS: dict[str, FileLimit] = {
     "markups": FileLimit(32 * MB, "a Slicer markups file holds about 500 bytes per point: 32 MB is 60,000 points"),
     "envelope": FileLimit(1 * MB, "an envelope is a dozen lines of TOML"),
     "session": FileLimit(32 * MB, "a session is about 400 bytes per saved trajectory: 32 MB holds the "
-                                  "10,000 allowed (see session_io.MAX_SAVED) many times over"),
+                                  "1,000 allowed (see session_io.MAX_SAVED) many times over"),
     "sweep job": FileLimit(1 * MB, "a sweep job file holds a key and one hash per chunk"),
     "mesh": FileLimit(2048 * MB, "the triangle budget (TOL.max_mesh_triangles) is checked from the header "
                                  "where the format has one; this bounds the formats that do not"),

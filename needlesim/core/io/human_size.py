@@ -94,7 +94,7 @@ def size_problems(structures: Sequence, *, units: Mapping[str, str] | None = Non
             out.append(SizeProblem(f"structure {s.name!r} ({s.role.value})", extent, thickness, r,
                                    _likely_unit(r, extent, thickness, units.get(s.name)), s.name in explicit))
     bones = [s for s in structures if s.is_bone]
-    if bones:
+    if bones and not any(p.what.endswith(("(cortical_bone)", "(sacrum)")) for p in out):  # else a consequence
         v = np.vstack([s.vertices for s in bones])
         extent = float(np.ptp(v, axis=0).max())
         r = HUMAN_SIZE["pelvis"]

@@ -52,11 +52,23 @@ def read_mesh(path: str | Path, *, node: str | None = None):
             return trimesh.Trimesh(vertices, faces, process=False)
         with open(path, "rb") as fh:
             loaded = trimesh.load(fh, file_type=TRIMESH_TYPES[suffix], process=False, force=None)
+        _check_count(loaded, path, suffix)
     except MeshError:
         raise
     except Exception as exc:  # a parser error of any kind is the file's fault
         raise MeshError(f"{path}: cannot be read as {suffix[1:].upper()} ({type(exc).__name__}: {exc})") from None
     return _as_single_mesh(loaded, path, node)
+
+
+def _check_count(loaded, path: Path, suffix: str) -> None:
+    """A PLY/OFF file states its face count: a file holding fewer is truncated."""
+    if suffix in (".ply", ".off") and hasattr(loaded, "faces"):
+        from .mesh_budget import count_triangles
+
+        said = count_triangles(path, suffix, 0)
+        if said is not None and len(loaded.faces) < said:  # quads are split: more is fine
+            raise MeshError(f"{path}: its header says {said:,} faces but it holds {len(loaded.faces):,}: "
+                            "the file is truncated or corrupt")
 
 
 def _as_single_mesh(loaded, path: Path, node: str | None):
@@ -102,14 +114,17 @@ def _read_vtk(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def vtk_quiet():
     """Within the block, VTK prints no warnings or errors (its readers write 14-26 lines to
     stderr for a bad file before Python sees the failure, which is reported in one line)."""
-    from vtkmodules.vtkCommonCore import vtkObject
+    from vtkmodules.vtkCommonCore import vtkLogger, vtkObject
 
     was = vtkObject.GetGlobalWarningDisplay()
+    level = vtkLogger.GetCurrentVerbosityCutoff()  # vtkLogger (loguru) writes to stderr on its own
     vtkObject.GlobalWarningDisplayOff()
+    vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_OFF)
     try:
         yield
     finally:
         vtkObject.SetGlobalWarningDisplay(was)
+        vtkLogger.SetStderrVerbosity(level)
 
 
 def to_ras_mm(mesh, *, units: str = "mm", frame: str = "RAS"):
