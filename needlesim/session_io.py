@@ -22,7 +22,7 @@ from ._version import __version__
 from .core.errors import NeedlesimError
 from .core.geometry.raycast import Backend
 from .core.io.files import read_text
-from .core.io.schema import STRICT, Name, Number, Vec3, parse_json, validate
+from .core.io.schema import STRICT, Name, Number, Vec3, number, parse_json, validate
 from .core.model.trajectory import Trajectory
 from .core.verdict.envelope import Envelope, load_envelope
 from .session import Session
@@ -68,7 +68,7 @@ class _SessionSpec(BaseModel):
     scene: Name = "builtin"
     trajectory: _TrajectorySpec
     envelope: Name = "nam2019"
-    margin_mm: Number = Field(default=5.0, ge=MARGIN_RANGE_MM[0], le=MARGIN_RANGE_MM[1])
+    margin_mm: number(*MARGIN_RANGE_MM) = 5.0  # type: ignore[valid-type]
     backend: Literal[tuple(b.value for b in Backend)] = "embree"  # type: ignore[valid-type]
     saved: dict[Name, _TrajectorySpec] = Field(default_factory=dict, max_length=MAX_SAVED)
     compare: Optional[Name] = None

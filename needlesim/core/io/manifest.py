@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any, Literal, Mapping, Optional
+from typing import Annotated, Any, Literal, Mapping, Optional
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -71,7 +71,7 @@ class StructureSpec(BaseModel):
     units: Optional[Units] = None
     frame: Optional[Frame] = None
     node: Optional[Name] = None
-    cortical_thickness_mm: Optional[Number] = Field(default=None, gt=0)
+    cortical_thickness_mm: Optional[Annotated[float, Field(allow_inf_nan=False, gt=0, le=1e3)]] = None
     allow_open: bool = False
     description: Text = ""
     marrow_surface: Optional[Name] = None

@@ -62,6 +62,11 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS)
 Text = Annotated[str, StringConstraints(max_length=100_000)]
 #: A finite number (an int is accepted; a 400-digit int is refused as out of range).
 Number = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
+def number(ge: float, le: float):
+    """A finite number within ``[ge, le]``."""
+    return Annotated[float, Field(allow_inf_nan=False, ge=ge, le=le)]
+
+
 #: Three finite numbers.
 Vec3 = Annotated[list[Number], Field(min_length=3, max_length=3)]
 
@@ -108,10 +113,20 @@ def validate(model: type[M], data: Any, where: str, error: type[NeedlesimError])
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{where}: {problem_line(e, model)}" for e in exc.errors()[:MAX_PROBLEMS]]
-        if exc.error_count() > MAX_PROBLEMS:
-            lines.append(f"{where}: ... and {exc.error_count() - MAX_PROBLEMS} more problems")
+        by_field: dict[str, list[str]] = {}  # a union gives one error per member: one line per field
+        for e in exc.errors():
+            by_field.setdefault(_loc(e["loc"]), []).append(problem_line(e, model))
+        lines = [f"{where}: {_join(found)}" for found in list(by_field.values())[:MAX_PROBLEMS]]
+        if len(by_field) > MAX_PROBLEMS:
+            lines.append(f"{where}: ... and {len(by_field) - MAX_PROBLEMS} more problems")
         raise error("\n".join(lines)) from None
+
+
+def _join(found: list[str]) -> str:
+    if len(found) == 1:
+        return found[0]
+    head = found[0].split(": ", 1)[0] if ": " in found[0] else found[0]
+    return head + ": " + " or ".join(f.split(": ", 1)[-1] for f in found)
 
 
 def problem_line(err: dict, model: type[BaseModel]) -> str:
