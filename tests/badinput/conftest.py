@@ -27,6 +27,8 @@ import needlesim.core.io.markups  # noqa: E402,F401
 import needlesim.core.verdict.envelope  # noqa: E402,F401
 import needlesim.session_io  # noqa: E402,F401
 import needlesim.sweeps.runner  # noqa: E402,F401
+import needlesim.cli  # noqa: E402,F401
+import needlesim.core.api  # noqa: E402,F401
 
 #: A case must finish within this, s (the slowest good case takes well under 5 s).
 TIMEOUT_S = 30.0
