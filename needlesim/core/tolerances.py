@@ -127,3 +127,9 @@ MAX_MESH_FILE_MB = 400.0
 #: (collinear or repeated vertices) and is dropped: it has no inside, no normal and no
 #: reliable ray hit. 1e-6 mm is far below any real surface feature, mm.
 DEGENERATE_HEIGHT_MM = 1e-6
+#: A mesh none of whose triangles is at least this high is refused as having no surface,
+#: mm. Collinear points written as float32 (STL) are no longer exactly collinear: at pelvic
+#: coordinates (|x| < 500 mm, float32 spacing about 3e-5 mm) their triangles are a few 1e-6
+#: mm high and pass the test above, so a "mesh" of such slivers is caught here. 1e-4 mm is
+#: far below any real surface detail (meshes are sampled at 0.1-1 mm).
+SURFACE_MIN_HEIGHT_MM = 1e-4

@@ -51,6 +51,17 @@ def test_collinear_triangles_are_refused(tmp_path):
     assert out.kind == "error" and out.one_line and "degenerate" in out.message, out
 
 
+def test_collinear_triangles_written_as_float32_are_refused(tmp_path):
+    """The issue's case: collinear points stored in a float32 STL are a few 1e-6 mm off the
+    line, which trimesh keeps as triangles (a root of slivers gave DANGER)."""
+    d = np.array([0.3, 0.7, 1.1]) / np.linalg.norm([0.3, 0.7, 1.1])
+    v = np.outer(np.linspace(0, 60, 40), d) + [-40.3, 80.7, 11.1]
+    f = np.array([[i, (i + 1) % 40, (i + 2) % 40] for i in range(40)])
+    trimesh.Trimesh(v, f, process=False).export(tmp_path / "line.stl")
+    out = guarded(_read_validated, tmp_path / "line.stl")
+    assert out.kind == "error" and out.one_line and "degenerate" in out.message, out
+
+
 def test_degenerate_faces_are_dropped_from_a_good_mesh(tmp_path):
     m = box([-60, -20, -60], [60, 20, 60])
     v = np.vstack([m.vertices, [[0, 0, 0], [1, 1, 1], [2, 2, 2]]])

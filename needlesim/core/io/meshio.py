@@ -22,7 +22,7 @@ from .files import check_file
 from .mesh_budget import check_budget
 from ..model.conventions import FRAME_TO_RAS, UNIT_TO_MM
 from ..errors import MeshError, NeedlesimWarning
-from ..tolerances import DEGENERATE_HEIGHT_MM, TOL
+from ..tolerances import DEGENERATE_HEIGHT_MM, SURFACE_MIN_HEIGHT_MM, TOL
 
 #: File suffixes we read, and the trimesh file type for each.
 TRIMESH_TYPES = {".stl": "stl", ".obj": "obj", ".ply": "ply", ".glb": "glb", ".gltf": "gltf", ".off": "off"}
@@ -163,8 +163,9 @@ def validate_mesh(mesh, path: str | Path, *, what: str = "mesh"):
             f"structure is (expected {TOL.min_structure_size_mm:g}-{TOL.max_structure_size_mm:g} mm): "
             "are its units right (set units = \"m\" or \"mm\" in the manifest)?"
         )
-    f = _drop_degenerate(v, f)
-    if len(f) == 0:
+    height = _heights(v, f)
+    f = f[height >= DEGENERATE_HEIGHT_MM]
+    if len(f) == 0 or height.max() < SURFACE_MIN_HEIGHT_MM:
         raise MeshError(f"{path}: {what} has only degenerate triangles (zero area: collinear or repeated "
                         "vertices), so no surface")
     clean = trimesh.Trimesh(v, f, process=True, validate=True)
@@ -182,11 +183,10 @@ def validate_mesh(mesh, path: str | Path, *, what: str = "mesh"):
     return clean
 
 
-def _drop_degenerate(v: np.ndarray, f: np.ndarray) -> np.ndarray:
-    """The faces whose smallest height is at least :data:`DEGENERATE_HEIGHT_MM`."""
+def _heights(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """The smallest height of each triangle (2 x area / longest edge), mm."""
     tri = v[f]
     twice_area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     longest = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2).max(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        height = np.where(longest > 0, twice_area / longest, 0.0)
-    return f[height >= DEGENERATE_HEIGHT_MM]
+        return np.where(longest > 0, twice_area / longest, 0.0)

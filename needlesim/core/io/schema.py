@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import sys
 from typing import Annotated, Any, TypeVar
 
@@ -71,12 +70,23 @@ def number(ge: float, le: float):
 Vec3 = Annotated[list[Number], Field(min_length=3, max_length=3)]
 
 
+_STEP = np.zeros(256, dtype=np.int8)
+_STEP[[ord("["), ord("{")]] = 1
+_STEP[[ord("]"), ord("}")]] = -1
+
+
 def nesting_depth(text: str) -> int:
-    """The deepest nesting of ``[``/``{`` in ``text``, quoted strings skipped (cheap, numpy)."""
-    stripped = re.sub(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'', "", text)
-    b = np.frombuffer(stripped.encode("utf-8", "replace"), dtype=np.uint8)
-    step = np.isin(b, (ord("["), ord("{"))).astype(np.int64) - np.isin(b, (ord("]"), ord("}")))
-    return int(np.cumsum(step).max(initial=0))
+    """The deepest nesting of ``[``/``{`` in ``text``, outside double-quoted strings (numpy,
+    about 0.1 s for 15 MB). A cheap pre-check: the parsers' ``RecursionError`` is caught
+    as well, so an estimate thrown off by odd quoting is never a crash."""
+    b = np.frombuffer(text.encode("utf-8", "replace"), dtype=np.uint8)
+    if b.size == 0:
+        return 0
+    quote = b == ord('"')
+    quote[1:] &= b[:-1] != ord("\\")
+    outside = (np.cumsum(quote, dtype=np.int64) & 1) == 0
+    step = _STEP[b].astype(np.int32) * outside
+    return int(np.cumsum(step, dtype=np.int64).max(initial=0))
 
 
 def _guard(text: str, where: str, error: type[NeedlesimError]) -> None:
@@ -152,8 +162,10 @@ def problem_line(err: dict, model: type[BaseModel]) -> str:
         return f"{loc} = {given} must be true or false (not a string or number)"
     if kind in ("float_type", "int_type", "finite_number"):
         return f"{loc} = {given} must be a finite number"
-    if kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
-        return f"{loc} = {given} is out of range ({err['msg'].lower()})"
+    bound = {"less_than_equal": ("le", "at most"), "greater_than_equal": ("ge", "at least"),
+             "less_than": ("lt", "below"), "greater_than": ("gt", "above")}.get(kind)
+    if bound is not None:
+        return f"{loc} = {given} is out of range: it must be {bound[1]} {ctx.get(bound[0])}"
     return f"{loc} = {given}: {err['msg'][0].lower() + err['msg'][1:]}"
 
 
