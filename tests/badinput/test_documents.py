@@ -247,7 +247,8 @@ def test_session_attack_is_one_clear_line(tmp_path, case):
 
 
 @pytest.mark.parametrize("text", ["", "{", "[]", "null", '{"format": "needlesim-session", "version": 1, "trajectory": '
-                                  + "[" * DEEP + "]" * DEEP + "}", '{"margin_mm": NaN}', "\xff"])
+                                  + "[" * DEEP + "]" * DEEP + "}", '{"margin_mm": NaN}', "\xff"],
+                         ids=["empty", "truncated", "list", "null", "deep", "nan", "not-utf8"])
 def test_session_garbage_is_one_clear_line(tmp_path, text):
     path = tmp_path / "s.json"
     path.write_bytes(text.encode("latin-1"))
