@@ -5,9 +5,10 @@ docks and the CLI are thin shells over them. ``import needlesim.teaching`` loads
 Qt nor VTK.
 """
 
+from .compare import Comparison, compare
 from .library import list_scenarios, load_scenario, run_scenario, scenario_scene
 from .playback import Event, EventKind, Frame, Playback
 from .scenario import Scenario, ScenarioError, parse_scenario, read_scenario_file
 
-__all__ = ["Event", "EventKind", "Frame", "Playback", "Scenario", "ScenarioError", "list_scenarios",
+__all__ = ["Comparison", "compare", "Event", "EventKind", "Frame", "Playback", "Scenario", "ScenarioError", "list_scenarios",
            "load_scenario", "parse_scenario", "read_scenario_file", "run_scenario", "scenario_scene"]
