@@ -38,6 +38,27 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     rd.add_argument("-o", "--output", type=Path, required=True, help="nam.mp4, nam.gif or nam.png")
     rd.add_argument("--speed", type=float, default=10.0, metavar="MM_S", help="insertion speed, mm/s (default 10)")
     rd.set_defaults(func=_cmd_render)
+    _add_report(sub)
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("report", help="write a one-page plan card (PDF or HTML) for a scenario or a trajectory",
+                       description="A one-page plan card: two rendered views, the angles and depth, the verdict "
+                                   "and its reasons, clearances, the envelope rule by rule, the tissue path, the "
+                                   "citation, the scene and the app version. Give --scenario, or an aim.")
+    r.add_argument("--scenario", help="a built-in scenario name or a scenario .toml file")
+    r.add_argument("--entry", help="bone entry: a landmark name or 'x,y,z' in RAS mm")
+    r.add_argument("--side", choices=["left", "right"])
+    r.add_argument("--lateral", type=float, metavar="DEG")
+    r.add_argument("--inferior", type=float, metavar="DEG")
+    r.add_argument("--depth", type=float, metavar="MM")
+    r.add_argument("--envelope", default=None, help="envelope name or TOML (default: the scenario's, or nam2019)")
+    r.add_argument("--scene", type=Path, help="scene folder for an aim (default: the built-in scene)")
+    r.add_argument("--compare", metavar="SCENARIO", help="set the card against this scenario's aim (the reference)")
+    r.add_argument("--no-images", action="store_true", help="text and path strip only (no 3D renders)")
+    r.add_argument("-o", "--output", type=Path, required=True, help="card.pdf or card.html")
+    r._negative_number_matcher = __import__("re").compile(r"^-\d+$|^-\d*\.\d+$")
+    r.set_defaults(func=_cmd_report)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -134,4 +155,54 @@ def _cmd_render(args: argparse.Namespace) -> int:
     pause = pb.pause_event
     print(f"wrote {out}: {s.name}, {pb.depth_mm:g} mm, verdict {pb.report.verdict.value}"
           + (f"; pauses where it {pause.message}" if pause else ""))
+    return 0
+
+
+def _report_subject(args: argparse.Namespace):
+    """(scene, scene label, scenario or None, report) from the arguments."""
+    from .core.api import check
+    from .core.model.trajectory import Trajectory
+    from .teaching import load_scenario, run_scenario, scenario_scene
+
+    if args.scenario:
+        s = load_scenario(args.scenario)
+        scene = scenario_scene(s)
+        env = args.envelope or s.envelope
+        return scene, s.scene.describe(), s, check(scene, s.trajectory, envelope=env)
+    missing = [f"--{k}" for k in ("entry", "lateral", "inferior", "depth") if getattr(args, k) is None]
+    if missing:
+        raise OutputPathError(f"give --scenario NAME, or an aim: missing {', '.join(missing)}")
+    from .cli import _load_scene, _parse_entry
+
+    scene = _load_scene(args.scene)
+    traj = Trajectory(_parse_entry(args.entry), args.lateral, args.inferior, args.depth, side=args.side)
+    label = "built-in scene (Visible Human Female)" if args.scene is None else f"scene {args.scene}"
+    return scene, label, None, check(scene, traj, envelope=args.envelope or "nam2019")
+
+
+def card_images(scene, report, *, view: str = "oblique", zoom: float = 1.4, compare=None) -> list:
+    """The card's pictures: the posterior view and the scenario's view, off-screen."""
+    from .viz.teaching_render import still_views
+
+    views = [("posterior", 1.3), (view if view != "posterior" else "axial", zoom)]
+    imgs = still_views(scene, report, views, compare=compare)
+    return [(f"{v} view", img) for (v, _), img in zip(views, imgs)]
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .teaching import load_scenario, run_scenario
+    from .teaching.card import make_card, write_html, write_pdf
+
+    out = check_output(args.output, kinds=(".pdf", ".html"))
+    scene, label, scenario, report = _report_subject(args)
+    reference = None
+    if args.compare:
+        ref = load_scenario(args.compare)
+        reference = run_scenario(ref, scene=scene)
+    images = [] if args.no_images else card_images(
+        scene, report, view=scenario.camera.view if scenario else "oblique",
+        zoom=scenario.camera.zoom if scenario else 1.4, compare=reference)
+    card = make_card(report, scene=label, scenario=scenario, compare_with=reference, images=images)
+    (write_pdf if out.suffix.lower() == ".pdf" else write_html)(card, out)
+    print(f"wrote {out}: verdict {report.verdict.value}" + (f"; {card.comparison}" if card.comparison else ""))
     return 0

@@ -61,6 +61,7 @@ class OffscreenView:
             self.plotter.remove_actor(actor, render=False)
         self._text = [self.plotter.add_text("\n".join(lines), position="upper_left", font_size=13, color=color)] \
             if lines else []
+        self.plotter.render()  # a camera move alone does not mark the off-screen window dirty
         return np.asarray(self.plotter.screenshot(return_img=True))
 
 
