@@ -20,9 +20,13 @@ FREE = "free angle"
 
 
 def to_qimage(gray: np.ndarray) -> QImage:
-    """(h, w) float in [0, 1] to an 8-bit grey QImage (a copy, so the array may go)."""
-    a = np.ascontiguousarray((np.clip(gray, 0, 1) * 255).astype(np.uint8))
-    return QImage(a.data, a.shape[1], a.shape[0], a.shape[1], QImage.Format.Format_Grayscale8).copy()
+    """(h, w) float in [0, 1] to an 8-bit grey QImage. Decoded from an in-memory PGM, so Qt
+    copies the pixels: a QImage built on a Python buffer trips a PySide6 reference-count bug
+    ("deallocating None") a few repaints later."""
+    a = (np.clip(gray, 0, 1) * 255).astype(np.uint8)
+    h, w = a.shape
+    img = QImage.fromData(b"P5\n%d %d\n255\n" % (w, h) + a.tobytes(), "PGM")
+    return img
 
 
 class FluoroPanel(QWidget):
@@ -99,6 +103,7 @@ class FluoroPanel(QWidget):
             self._pending = True
             return
         scene, carm = self.session.scene, self.carm()
+        fluoro.prepare(scene)  # on this thread: the worker only casts
         self._job = self._run(lambda: fluoro.bone_image(scene, carm), self._on_done, self._on_failed)
 
     def _on_done(self, image) -> None:

@@ -39,7 +39,6 @@ class TeachingDocks:
             self.docks[key] = dock
         window.tabifyDockWidget(self.docks["map"], self.docks["fluoro"])
         window.tabifyDockWidget(self.docks["fluoro"], self.docks["playback"])
-        window.tabifyDockWidget(window.findChild(QDockWidget, "structures-dock"), self.docks["scenario"])
         self.docks["map"].visibilityChanged.connect(self.map_panel.set_active)
         self.docks["fluoro"].visibilityChanged.connect(self.fluoro_panel.set_active)
         self.docks["playback"].raise_()  # the map and the fluoroscope compute only when shown

@@ -273,6 +273,17 @@ _IMAGES: "OrderedDict[tuple, BoneImage]" = OrderedDict()
 _CACHE_SIZE = 8
 
 
+def prepare(scene: Scene, *, backend: Backend | str = Backend.EMBREE) -> _Soup:
+    """Build (once, cached) the casting structures of ``scene``. An app calls this on its
+    GUI thread before casting on a worker: Embree scenes are built on the thread that owns
+    them (building one on a worker thread crashed embreex under PySide6)."""
+    skey = (scene.geometry_key, Backend(backend))
+    soup = _SOUPS.get(skey)
+    if soup is None:
+        soup = _SOUPS[skey] = _Soup(scene, Backend(backend))
+    return soup
+
+
 def bone_image(scene: Scene, carm: CArm, *, backend: Backend | str = Backend.EMBREE) -> BoneImage:
     """The cached bone image of ``scene`` seen by ``carm`` (cast once per geometry and C-arm)."""
     backend = Backend(backend)
@@ -280,8 +291,7 @@ def bone_image(scene: Scene, carm: CArm, *, backend: Backend | str = Backend.EMB
     if key in _IMAGES:
         _IMAGES.move_to_end(key)
         return _IMAGES[key]
-    skey = (scene.geometry_key, backend)
-    soup = _SOUPS.get(skey) or _SOUPS.setdefault(skey, _Soup(scene, backend))
+    soup = prepare(scene, backend=backend)
     iso = soup.bone_centre if carm.isocentre is None else np.asarray(carm.isocentre, float)
     origins, dirs, reach = _rays(carm, iso, soup.reach)
     hits = soup.caster.all_hits(origins, dirs, reach)
