@@ -129,7 +129,7 @@ def strip_depths(playback) -> list[float]:
     if ev.soft_tissue_mm is not None and ev.soft_tissue_mm < playback.depth_mm:
         marks.append(ev.soft_tissue_mm + 2.0)
     marks += [e.depth_mm for e in playback.events if e.pauses]
-    marks = sorted(set(round(m, 1) for m in marks if m < playback.depth_mm))[:STRIP_FRAMES - 1]
+    marks = sorted(set(m for m in marks if m < playback.depth_mm))[:STRIP_FRAMES - 1]  # exact: a pause's frame
     return marks + [playback.depth_mm]
 
 
