@@ -61,7 +61,7 @@ def test_video_depths_hold_each_pause(builtin_scene):
 
 
 @pytest.mark.slow
-def test_render_writes_an_image_strip_and_a_gif(tmp_path):
+def test_render_writes_an_image_strip(tmp_path):
     import imageio.v2 as imageio
 
     png = tmp_path / "nam.png"
