@@ -90,6 +90,9 @@ class MainWindow(QMainWindow):
         right.setWidget(self.risk_panel)
         right.setObjectName("risk-dock")
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right)
+        from .teaching_docks import install_docks  # scenarios, playback, risk map, fluoroscopy
+
+        self.teaching = install_docks(self)
         self.resizeDocks([left, right], [380, 360], Qt.Orientation.Horizontal)
         self.resizeDocks([left, structures], [560, 260], Qt.Orientation.Vertical)
 
@@ -112,6 +115,7 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         self._action(f, "Open s&ession…", self.open_session_dialog, "Ctrl+Shift+E", "Reopen a saved session (JSON)")
         self._action(f, "&Save session…", self.save_session_dialog, QKeySequence.StandardKey.Save, "Save scene, trajectory and view")
+        self.teaching.add_menus(bar, f)
         self.recent_menu = f.addMenu("Recent files")
         f.addSeparator()
         self._action(f, "Export s&creenshot…", self.export_screenshot_dialog, "Ctrl+Shift+S", "Save the 3D view as PNG")

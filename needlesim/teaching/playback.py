@@ -1,0 +1,204 @@
+"""Advance the needle from the skin to its depth: what the tip is in, the clearances and
+the verdict at every depth, and the first breach or contact, where playback pauses.
+
+Everything comes from **one** evaluation at the full depth (a :class:`RiskReport`): the
+engine already gives, per critical structure, the depth of first contact and of first
+approach within the margin, every breach with its depth, and the tissue path. The verdict
+at a shallower depth ``d`` applies the rules of :mod:`needlesim.core.verdict.risk` to
+those depths (a contact counts once ``contact_depth_mm <= d``, a breach once it lies before
+the tip, the envelope's depth rule at ``d``). Only the clearance *numbers* of a frame need
+a query: one exact segment-to-mesh distance (the engine's clearance index, no ray cast),
+cached per depth.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from ..core.model.results import PathSegment, Tissue
+from ..core.model.scene import Scene
+from ..core.needle.breach import BreachKind
+from ..core.needle.engine import get_engine
+from ..core.verdict.risk import Reason, RiskReport, Rule, Verdict
+
+#: Depth step of the 1 mm keyboard steps and of the default frame grid, mm.
+STEP_MM = 1.0
+#: Default playback speed, mm/s (a careful hand advances a trocar a few mm per second).
+DEFAULT_SPEED_MM_S = 10.0
+
+
+class EventKind(str, enum.Enum):
+    BONE = "bone"  #: the tip reaches bone
+    BREACH = "breach"  #: the needle leaves a bone
+    MARGIN = "margin"  #: comes within the margin of a critical structure
+    CONTACT = "contact"  #: touches a critical structure
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happens at one depth as the needle advances."""
+
+    depth_mm: float
+    kind: EventKind
+    message: str
+    level: Verdict
+    structure: str | None = None
+
+    @property
+    def pauses(self) -> bool:
+        """Playback stops at breaches and contacts."""
+        return self.kind in (EventKind.BREACH, EventKind.CONTACT)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The state of the needle with its tip at ``depth_mm``."""
+
+    depth_mm: float
+    tip: tuple[float, float, float]
+    tissue: Tissue
+    structure: str | None
+    path: tuple[PathSegment, ...]
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+    clearances: tuple[tuple[str, float], ...]  #: (structure, clearance mm), nearest first
+
+    def readout(self) -> str:
+        """E.g. ``"soft tissue 0-34 mm, cortex 34-35 mm, marrow 35-60 mm"``."""
+        return ", ".join(f"{s.tissue.value} {s.start_mm:.0f}-{s.end_mm:.0f} mm" for s in self.path)
+
+    @property
+    def tip_text(self) -> str:
+        what = self.tissue.value if self.structure is None else f"{self.tissue.value} ({self.structure})"
+        return f"tip at {self.depth_mm:.1f} mm in {what}"
+
+
+class Playback:
+    """Frames and events of one trajectory, from its report at full depth."""
+
+    def __init__(self, scene: Scene, report: RiskReport) -> None:
+        self.scene, self.report = scene, report
+        ev = report.evaluation
+        self.evaluation = ev
+        self.depth_mm = ev.depth_mm
+        self.puncture = np.asarray(ev.skin_puncture)
+        self.direction = np.asarray(ev.trajectory.direction)
+        self.engine = get_engine(scene, backend=ev.backend, needle_diameter_mm=ev.trajectory.needle_diameter_mm,
+                                 margin_mm=ev.margin_mm)
+        self.events = self._events()
+        self._frame = lru_cache(maxsize=512)(self._compute_frame)
+
+    # -- events ------------------------------------------------------------------------
+    def _events(self) -> tuple[Event, ...]:
+        ev, out = self.evaluation, []
+        if ev.soft_tissue_mm is not None and ev.soft_tissue_mm <= self.depth_mm:
+            name = next((s.structure for s in ev.path if s.tissue in (Tissue.CORTEX, Tissue.MARROW)), None)
+            out.append(Event(ev.soft_tissue_mm, EventKind.BONE, f"reaches the {name or 'bone'} at "
+                             f"{ev.soft_tissue_mm:.1f} mm", Verdict.SAFE, name))
+        for c in ev.contacts:
+            if c.contact_depth_mm <= self.depth_mm:
+                out.append(Event(c.contact_depth_mm, EventKind.CONTACT, f"touches the {c.structure} at "
+                                 f"{c.contact_depth_mm:.1f} mm", Verdict.DANGER, c.structure))
+            elif c.margin_depth_mm <= self.depth_mm:
+                out.append(Event(c.margin_depth_mm, EventKind.MARGIN, f"comes within {ev.margin_mm:g} mm of the "
+                                 f"{c.structure} at {c.margin_depth_mm:.1f} mm", Verdict.CAUTION, c.structure))
+        for b in ev.breaches:
+            level = Verdict.CAUTION if b.through == BreachKind.OUTER_TABLE.value else Verdict.DANGER
+            out.append(Event(b.depth_mm, EventKind.BREACH, b.describe(), level, b.structure))
+        return tuple(sorted(out, key=lambda e: e.depth_mm))
+
+    @property
+    def pause_event(self) -> Event | None:
+        """The first breach or contact (where playback pauses), or ``None``."""
+        return next((e for e in self.events if e.pauses), None)
+
+    def next_pause(self, after_mm: float) -> Event | None:
+        """The first pausing event strictly deeper than ``after_mm``."""
+        return next((e for e in self.events if e.pauses and e.depth_mm > after_mm + 1e-9), None)
+
+    # -- frames ------------------------------------------------------------------------
+    def depths(self, step_mm: float = STEP_MM) -> np.ndarray:
+        """Depths from the skin to the full depth every ``step_mm``, with every event's depth."""
+        grid = np.arange(0.0, self.depth_mm, step_mm)
+        extra = [e.depth_mm for e in self.events] + [self.depth_mm]
+        return np.unique(np.round(np.concatenate([grid, extra]), 6))
+
+    def frame(self, depth_mm: float) -> Frame:
+        """The frame with the tip at ``depth_mm`` (clipped to ``[0, depth]``)."""
+        d = float(min(max(depth_mm, 0.0), self.depth_mm))
+        return self._frame(round(d, 6))
+
+    def _compute_frame(self, d: float) -> Frame:
+        ev = self.evaluation
+        path = tuple(replace(s, end_mm=min(s.end_mm, d)) for s in ev.path if s.start_mm < d or s.start_mm == 0.0)
+        last = path[-1] if path else None
+        clear = self._clearances(d)
+        reasons = self._reasons(d, clear)
+        verdict = max((r.level for r in reasons), key=lambda v: v.rank, default=Verdict.SAFE)
+        tip = self.puncture + d * self.direction
+        order = sorted(clear.items(), key=lambda kv: kv[1])
+        return Frame(d, (float(tip[0]), float(tip[1]), float(tip[2])),
+                     last.tissue if last else Tissue.OUTSIDE, last.structure if last else None, path, verdict,
+                     reasons, tuple((k, float(v)) for k, v in order))
+
+    def report_at(self, depth_mm: float) -> RiskReport:
+        """The report of a needle stopped at ``depth_mm``, made from the full-depth one (for
+        views that draw a report: the needle, its tissue colours, its tip, its near misses)."""
+        f = self.frame(depth_mm)
+        ev, d = self.evaluation, f.depth_mm
+        near = dict(f.clearances)
+        evaluation = replace(
+            ev, trajectory=replace(ev.trajectory, depth_mm=d), tip=f.tip, path=f.path,
+            hits=tuple(h for h in ev.hits if h.depth_mm <= d), breaches=tuple(b for b in ev.breaches if b.depth_mm < d),
+            bone_mm=sum(s.length_mm for s in f.path if s.tissue in (Tissue.CORTEX, Tissue.MARROW)),
+            contacts=tuple(replace(c, clearance_mm=near[c.structure]) for c in ev.contacts))
+        checks = self.report.envelope.check(evaluation.trajectory)
+        return RiskReport(f.verdict, f.reasons, self.report.envelope, checks, evaluation)
+
+    def _clearances(self, d: float) -> dict[str, float]:
+        eng = self.engine
+        dist, _, _, _ = eng.clearance_index.query(self.puncture, self.puncture + d * self.direction,
+                                                  horizon_mm=eng.clearance_horizon)
+        # as the engine does: a structure the axis is inside before the tip is at -radius
+        inside = {s.structure for s in self.evaluation.path if s.tissue is Tissue.CRITICAL and s.start_mm < d}
+        return {c.structure: -eng.radius if c.structure in inside else float(dist[k]) - eng.radius
+                for k, c in enumerate(self.evaluation.contacts)}
+
+    def _reasons(self, d: float, clear: dict[str, float]) -> tuple[Reason, ...]:
+        """The rules of :func:`needlesim.core.verdict.risk.assess` at depth ``d``."""
+        ev, margin, out = self.evaluation, self.evaluation.margin_mm, []
+        for c in sorted(ev.contacts, key=lambda c: clear[c.structure]):
+            if c.contact_depth_mm <= d:
+                out.append(Reason(Verdict.DANGER, Rule.CONTACT, f"touches the {c.structure} at "
+                                  f"{c.contact_depth_mm:.1f} mm", c.structure, float(c.contact_depth_mm)))
+            elif clear[c.structure] < margin:
+                out.append(Reason(Verdict.CAUTION, Rule.MARGIN, f"{clear[c.structure]:.1f} mm from the "
+                                  f"{c.structure} (margin {margin:g} mm)", c.structure, float(clear[c.structure])))
+        for b in ev.breaches:
+            if b.depth_mm < d:
+                level = Verdict.CAUTION if b.through == BreachKind.OUTER_TABLE.value else Verdict.DANGER
+                out.append(Reason(level, Rule.BREACH, b.describe(), b.structure, b.depth_mm))
+        env = self.report.envelope
+        for r in env.check(replace(ev.trajectory, depth_mm=d)):
+            if not r.inside:
+                out.append(Reason(Verdict.CAUTION, Rule.ENVELOPE, f"{r.describe()} ({env.name})"))
+        out.sort(key=lambda r: -r.level.rank)
+        return tuple(out)
+
+
+def advance(position_mm: float, dt_s: float, speed_mm_s: float, playback: Playback) -> tuple[float, Event | None]:
+    """Move the tip on by ``speed * dt``, stopping at the next breach or contact it would
+    pass (returned with it) and at the full depth. Pure: the GUI timer and the renderer
+    share it."""
+    if not math.isfinite(speed_mm_s) or speed_mm_s <= 0:
+        raise ValueError(f"speed must be a positive number of mm/s, got {speed_mm_s!r}")
+    target = min(position_mm + speed_mm_s * dt_s, playback.depth_mm)
+    stop = playback.next_pause(position_mm)
+    if stop is not None and stop.depth_mm <= target:
+        return stop.depth_mm, stop
+    return target, None
