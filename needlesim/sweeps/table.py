@@ -93,9 +93,27 @@ def to_long(frame: pd.DataFrame) -> pd.DataFrame:
     return long
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
+def current_umask() -> int:
+    """This process's umask (read from ``/proc`` where it can be, so that it is never changed,
+    even for an instant)."""
     try:
-        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _atomic_target(path: Path) -> tuple[int, str]:
+    """A temporary file beside ``path``, with the mode a plain ``open`` would give it (mkstemp
+    makes it 0600 whatever the umask)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, 0o666 & ~current_umask())
+        return fd, tmp
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
