@@ -216,7 +216,7 @@ def test_the_no_bone_reason_is_in_the_report_text_and_json(analytic_scene):
     assert "(beyond the tip: the tip is 10.0 mm short of the bone)" in text
     d = report_to_dict(r)
     assert d["verdict"] == "caution" and d["reaches_bone"] is False
-    assert [x["rule"] for x in d["reasons"]] == ["no bone"]
+    assert [x["rule"] for x in d["reasons"]] == ["no_bone"]
     assert report_to_dict(check(analytic_scene, Trajectory("left-psis", 0, 0, 60), envelope=OPEN,
                                 backend="exact"))["reaches_bone"] is True
 
@@ -301,4 +301,4 @@ def test_the_readme_check_examples_reach_bone(capsys):
         assert main([*(x for x in argv if x != "--json"), "--json"]) == 0, argv
         d = json.loads(capsys.readouterr().out)
         assert d["reaches_bone"], (argv, d["reasons"])
-        assert all(r["rule"] != "no bone" for r in d["reasons"]), argv
+        assert all(r["rule"] != "no_bone" for r in d["reasons"]), argv

@@ -56,8 +56,8 @@ class Rule(str, enum.Enum):
     BREACH = "breach"
     MARGIN = "margin"
     ENVELOPE = "envelope"
-    NO_BONE = "no bone"
-    OTHER_SIDE = "other side"
+    NO_BONE = "no_bone"
+    OTHER_SIDE = "other_side"
 
 
 @dataclass(frozen=True)
@@ -108,10 +108,8 @@ def _no_bone_reason(evaluation: Evaluation) -> Reason:
                   f"the tip is in soft tissue: the needle has not reached bone ({where})", None, entry)
 
 
-def _other_side_reasons(evaluation: Evaluation, scene: Scene | None) -> list[Reason]:
+def _other_side_reasons(evaluation: Evaluation, scene: Scene) -> list[Reason]:
     """A bone of the other side entered before the tip (``danger``)."""
-    if scene is None:
-        return []
     side = evaluation.trajectory.side
     sides = {s.name: s.side for s in scene.structures if s.is_bone}
     seen: dict[str, float] = {}
@@ -125,11 +123,9 @@ def _other_side_reasons(evaluation: Evaluation, scene: Scene | None) -> list[Rea
             for name, depth in seen.items()]
 
 
-def assess(evaluation: Evaluation, envelope: Envelope, *, scene: Scene | None = None) -> RiskReport:
-    """Apply every rule to an evaluation (its margin is the one the engine used).
-
-    ``scene`` (the one evaluated) gives the bones' sides for the other-side rule; without
-    it that rule is not applied."""
+def assess(evaluation: Evaluation, envelope: Envelope, *, scene: Scene) -> RiskReport:
+    """Apply every rule to an evaluation (its margin is the one the engine used); ``scene``,
+    the one evaluated, gives the bones' sides for the other-side rule."""
     reasons: list[Reason] = _other_side_reasons(evaluation, scene)
     margin = evaluation.margin_mm
     for c in sorted(evaluation.contacts, key=lambda c: c.clearance_mm):
