@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.model.scene import Scene
+from .defaults import RECORD_EVERY_CHUNK_UP_TO, RECORD_INTERVAL_S
 from .grid import OutputError, SweepJob
 from .progress import Progress
 from .table import result_to_frame
@@ -85,10 +87,11 @@ def run_chunk(source: SceneSource, job, chunk: tuple[int, int, int]) -> pd.DataF
     return result_to_frame(r)
 
 
-def _pool_init(source: SceneSource, job: SweepJob, main_pid: int) -> None:
+def _pool_init(source: SceneSource, job: SweepJob, main_pid: int | None = None) -> None:
+    """A pool worker's start: exit with ``main_pid`` (default: the parent), load the scene."""
     from .lifetime import exit_with_parent
 
-    exit_with_parent(main_pid)  # a killed sweep leaves no worker behind
+    exit_with_parent(os.getppid() if main_pid is None else main_pid)  # a killed sweep leaves no worker behind
     _engine(source, job)  # each worker loads the scene once, up front
 
 
@@ -123,6 +126,7 @@ class PartStore:
     def __init__(self, folder: Path | None, job, *, say: Callable[[str], None] = notice) -> None:
         self.folder, self.job, self.memory, self.say = folder, job, {}, say
         self.records: dict[str, dict] = {}
+        self._written = 0.0
         if folder is None:
             return
         try:
@@ -193,11 +197,18 @@ class PartStore:
         self.records.pop(str(i), None)
         os.replace(tmp, self._path(i))
         self.records[str(i)] = {"slice": list(self.job.chunks()[i]), "rows": len(frame), "sha256": digest}
-        self._write_record()
+        if len(self.records) <= RECORD_EVERY_CHUNK_UP_TO or time.monotonic() - self._written >= RECORD_INTERVAL_S:
+            self._write_record()
+
+    def flush(self) -> None:
+        """Write the job file now (run_job calls it however the run ends)."""
+        if self.folder is not None:
+            self._write_record()
 
     def _write_record(self) -> None:
         blob = json.dumps({"key": self.job.key, "chunks": self.records}, sort_keys=True).encode()
         _atomic_bytes(self.folder / "job.json", blob)  # type: ignore[operator]
+        self._written = time.monotonic()
 
     def join(self, n: int, recompute: Callable[[int], pd.DataFrame]) -> pd.DataFrame:
         """Every chunk in order, each verified again as it is read (a failing one is
@@ -283,6 +294,7 @@ def run_job(source: SceneSource, job: SweepJob, store: PartStore, *, workers: in
             _run_pool(source, job, [(i, chunks[i]) for i in todo], workers, finished)
     finally:
         bar.close()
+        store.flush()
 
     def recompute(i: int) -> pd.DataFrame:
         frame = run_chunk(source, job, chunks[i])

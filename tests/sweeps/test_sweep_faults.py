@@ -291,3 +291,21 @@ def test_the_watchdog_alone_ends_an_orphaned_worker(tmp_path):
     finally:
         if _alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_a_long_job_does_not_rewrite_its_job_file_per_chunk_and_records_all_when_stopped(
+        analytic_scene, whole, tmp_path, monkeypatch):
+    from needlesim.sweeps import runner
+
+    monkeypatch.setattr(runner, "RECORD_EVERY_CHUNK_UP_TO", 2)
+    monkeypatch.setattr(runner, "RECORD_INTERVAL_S", 1e9)
+    writes = []
+    real = runner.PartStore._write_record
+    monkeypatch.setattr(runner.PartStore, "_write_record", lambda self: (writes.append(len(self.records)), real(self))[1])
+    out = tmp_path / "s.parquet"
+    parts = interrupted_run(analytic_scene, out, 5)
+    assert writes == [0, 1, 2, 5]  # opened, the first two chunks, then once as the run stopped
+    assert len(json.loads((parts / "job.json").read_text())["chunks"]) == 5
+    frame, computed = resume(analytic_scene, out)
+    assert computed == [5]
+    pd.testing.assert_frame_equal(frame, whole)
