@@ -152,7 +152,8 @@ def _panel_names(rows: pd.DataFrame, meta: dict) -> tuple[pd.Series, str]:
     best = np.nanargmax(np.where(np.isnan(p), -1.0, p), axis=1)
     names = np.where(np.nanmax(np.where(np.isnan(p), 0.0, p), axis=1) > 0,
                      np.array([c[10:-1] for c in cols], dtype=object)[best], "")
-    return pd.Series(names, index=rows.index), "critical structure most likely touched"
+    depth = f" by {float(rows['depth_mm'].iloc[0]):g} mm" if "depth_mm" in rows.columns and len(rows) else ""
+    return pd.Series(names, index=rows.index), f"critical structure most likely touched{depth}"
 
 
 def _structures_panel(ax, rows: pd.DataFrame, lat: np.ndarray, inf: np.ndarray, meta: dict) -> None:
@@ -164,7 +165,8 @@ def _structures_panel(ax, rows: pd.DataFrame, lat: np.ndarray, inf: np.ndarray, 
     elif "p_any" in rows.columns:
         names = names.where(rows["p_any"].notna(), "infeasible")
     labels = sorted(set(names) - {"", "infeasible"})
-    order = ["none touched" if "first_critical" in rows.columns else "none"] + labels
+    order = [("none touched" if "first_critical" in rows.columns else "none touched in any sample")
+             if title != "no structure data" else "none"] + labels
     code = names.map(lambda n: -1 if n == "infeasible" else (0 if n == "" else 1 + labels.index(n)))
     _, _, z = _grid(rows.assign(_code=code.to_numpy(float)), "_code")
     z = np.ma.masked_where(~np.isfinite(z) | (z < 0), z)

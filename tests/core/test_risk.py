@@ -302,3 +302,12 @@ def test_the_readme_check_examples_reach_bone(capsys):
         d = json.loads(capsys.readouterr().out)
         assert d["reaches_bone"], (argv, d["reasons"])
         assert all(r["rule"] != "no_bone" for r in d["reasons"]), argv
+
+
+def test_the_cli_refuses_a_contradicting_side_in_one_line(capsys):
+    from needlesim.cli import main
+
+    assert main(["check", "--entry", "left-psis", "--side", "right", "--lateral", "30", "--inferior", "22.5",
+                 "--depth", "60"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "side 'right' contradicts entry 'left-psis'" in err[0]

@@ -164,3 +164,23 @@ def test_monte_carlo_table_and_map(cli, scene_dir, tmp_path):
     assert meta["hand_error"]["angle_sd_deg"] == pytest.approx(3.4 / np.sqrt(np.pi / 2))
     assert len(df) == 5 * 4 * 11 and ((df.p_any_lo <= df.p_any) & (df.p_any <= df.p_any_hi)).all()
     assert cli("map", str(out), "--depth", "100", "-o", str(tmp_path / "mc.png")) == 0
+
+
+def test_monte_carlo_map_labels_name_the_depth_and_the_probability(analytic_scene):
+    from needlesim.sweeps.maps import draw_map
+    from needlesim.sweeps.montecarlo import breach_probability
+
+    df = breach_probability(analytic_scene, samples=20, seed=1, lateral_deg="0:40:10", inferior_deg="0:30:10",
+                            depths_mm="0:100:50", workers=1)
+    drawn = draw_map(df, df.attrs["needlesim"], depth_mm=100)
+    ax1, ax2, bar = drawn.figure.axes[0], drawn.figure.axes[1], drawn.figure.axes[-1]
+    assert bar.get_ylabel() == "P(contact or dangerous breach) at 100 mm"
+    assert ax2.get_title() == "critical structure most likely touched by 100 mm"
+    assert _legend_labels(ax2)[0] == "none touched in any sample"
+    assert drawn.short_of_bone == 0 and _no_hatch_label(ax1)
+
+
+def _no_hatch_label(ax) -> bool:  # a Monte Carlo table has no reaches_bone column: no hatch
+    from needlesim.sweeps.maps import SHORT_OF_BONE_LABEL
+
+    return SHORT_OF_BONE_LABEL not in _legend_labels(ax)

@@ -195,3 +195,9 @@ def test_a_bone_of_the_other_side_is_danger_in_the_sweep_as_in_check():
     assert r.max_safe_mm[0] == 0.0
     assert check(scene, Trajectory("left-psis", 0, 0, 10.0), envelope=_open(), backend="exact").verdict.value == "danger"
     assert check(scene, Trajectory("left-psis", 0, 0, 0.0), envelope=_open(), backend="exact").verdict.value == "safe"
+
+
+def test_a_sweep_refuses_a_side_that_contradicts_its_landmark(analytic_scene):
+    with pytest.raises(TrajectoryError, match="contradicts"):
+        sweep_entry(engine_for(analytic_scene), "left-psis", np.array([0.0]), np.array([0.0]),
+                    depths_mm=np.array([60.0]), envelope=ENV, side="right")
