@@ -70,9 +70,10 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
 
 def _add_map(sub: argparse._SubParsersAction) -> None:
     m = sub.add_parser("map", help="draw a risk map from a sweep table",
-                       description="Heat map of the maximum safe depth (or P(any contact) of a Monte Carlo "
-                                   "table) over lateral x inferior angle, with the envelope's box and the "
-                                   "case-report aim, and a panel naming the first critical structure touched.")
+                       description="Heat map of the maximum safe depth (or, for a Monte Carlo table, P(contact "
+                                   "or dangerous breach)) over lateral x inferior angle, hatched where the needle "
+                                   "is short of the bone at every safe depth, with the envelope's box and its "
+                                   "centre, and a panel naming the first critical structure touched.")
     m.add_argument("table", type=Path, help="a table written by needlesim sweep")
     m.add_argument("--entry", default=None, help="which entry of the table (default: the first)")
     m.add_argument("--depth", type=float, default=None, metavar="MM",

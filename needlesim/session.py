@@ -87,9 +87,9 @@ class Session:
         """Change some fields of the trajectory (``lateral_deg=31``). Bad values keep the
         old trajectory and emit :attr:`error`; returns whether it changed."""
         try:
-            new = dataclasses.replace(self.trajectory, **fields)
             if "entry" in fields and "side" not in fields and isinstance(fields["entry"], str):
-                new = dataclasses.replace(new, side=None)
+                fields = {**fields, "side": None}  # from the landmark's name (never the old side)
+            new = dataclasses.replace(self.trajectory, **fields)
             if isinstance(new.entry, str):
                 self.scene.landmark(new.entry)
         except (NeedlesimError, TypeError, ValueError) as exc:

@@ -32,4 +32,4 @@ def check(scene: Scene, trajectory: Trajectory, *, envelope: Envelope | str | Pa
     _check_range("margin", margin_mm, 0.0, 50.0, "mm")
     env = envelope if isinstance(envelope, Envelope) else load_envelope(envelope)
     ev = evaluate(scene, trajectory, backend=backend, margin_mm=margin_mm, max_length_mm=max_length_mm)
-    return assess(ev, env)
+    return assess(ev, env, scene=scene)

@@ -304,7 +304,7 @@ class MainWindow(QMainWindow):
 
         from ..core.needle.engine import get_engine
 
-        t = replace(self.session.trajectory, side=side)
+        t = replace(self.session.trajectory, entry=tuple(float(v) for v in point), side=side)  # a side never contradicts the entry
         engine = get_engine(self.session.scene, backend=self.session.backend, needle_diameter_mm=t.needle_diameter_mm)
         d = np.asarray(t.direction)
         hits = engine.caster.all_hits(point[None], d[None], 200.0)

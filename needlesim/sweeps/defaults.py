@@ -11,6 +11,14 @@ import math
 #: kB and an interrupted run loses well under a second of work.
 CHUNK_DIRECTIONS = 2048
 
+#: The job file of a parts folder is rewritten after every finished chunk while it records
+#: at most this many chunks (a few tens of kB); beyond, at most once per
+#: :data:`RECORD_INTERVAL_S`, and always when the run stops, so that a sweep of 20,000
+#: chunks does not rewrite megabytes per chunk. A kill -9 in between loses the records of
+#: under a second of chunks, which the rerun recomputes.
+RECORD_EVERY_CHUNK_UP_TO = 512
+RECORD_INTERVAL_S = 1.0
+
 #: Most needle lines (entries x directions x Monte Carlo samples, or x phantoms) a sweep
 #: runs without ``--yes`` / ``confirm=True``: about a minute on two cores. Beyond it a
 #: typo in a grid (``-30:60:0.001``) is far more likely than intent.

@@ -1,6 +1,7 @@
 """Risk maps over angle space with matplotlib (Agg, no window): the maximum safe depth
-(or, for a Monte Carlo table, P(any contact)) per lateral x inferior aim, the envelope's
-box, the case-report aim, and a panel naming the first critical structure touched."""
+(or, for a Monte Carlo table, P(danger)) per lateral x inferior aim, hatched where the
+needle is short of the bone at every safe depth, the envelope's box and its centre, and a
+panel naming the first critical structure touched."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import pandas as pd
 from .grid import OutputError
 from .table import read_table
 
-#: The aim of the case report this project starts from (Nam et al. 2019): about 30 deg
-#: lateral and 20-25 deg inferior, drawn at the middle of that range.
-CASE_REPORT_AIM_DEG = (30.0, 22.5)
+#: How the aims whose needle is short of the bone at every safe depth are drawn.
+SHORT_OF_BONE_HATCH = "////"
+SHORT_OF_BONE_LABEL = "short of bone: no safe depth (no bone before the max. safe depth)"
 
 CAPTION = ("Lateral angle: from the para-sagittal plane, + away from the midline. Inferior angle: from the "
            "transverse plane, + toward the feet. Depths in mm along the needle from the skin puncture "
@@ -29,8 +30,9 @@ class RiskMap:
 
     figure: object  #: matplotlib Figure
     envelope_box: tuple[float, float, float, float] | None  #: (lat min, lat max, inf min, inf max), deg
-    aim_deg: tuple[float, float]
+    centre_deg: tuple[float, float] | None  #: the envelope's centre (lateral, inferior), deg, if it has both bounds
     quantity: str
+    short_of_bone: int  #: how many aims are hatched "short of bone"
 
 
 def _grid(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -77,26 +79,55 @@ def draw_map(frame: pd.DataFrame, meta: dict, *, entry: str | None = None, depth
     mesh = ax1.pcolormesh(_edges(lat), _edges(inf), np.ma.masked_invalid(z.astype(float)), shading="flat",
                           cmap="magma_r" if prob else "viridis", vmin=0.0, vmax=top)
     fig.colorbar(mesh, ax=ax1, label=label, extend="neither" if prob else "max")
-    _structures_panel(ax2, rows, lat, inf)
-    box = _box(meta, lat, inf)
+    short = 0 if prob else _hatch_short_of_bone(ax1, rows, lat, inf)
+    _structures_panel(ax2, rows, lat, inf, meta)
+    box, centre = _box(meta, lat, inf), _centre(meta)
     for ax in (ax1, ax2):
         if box is not None:
             ax.add_patch(patches.Rectangle((box[0], box[2]), box[1] - box[0], box[3] - box[2], fill=False,
                                            edgecolor="red", linewidth=2, label=f"envelope ({meta['envelope']['name']})",
                                            gid="envelope-box"))
-        ax.plot(*CASE_REPORT_AIM_DEG, marker="X", color="white", markeredgecolor="black", markersize=12,
-                linestyle="none", label="case-report aim (30, 22.5)", gid="case-report-aim")
+        if centre is not None:
+            ax.plot(*centre, marker="X", color="white", markeredgecolor="black", markersize=12, linestyle="none",
+                    label=f"envelope centre ({centre[0]:g}, {centre[1]:g})", gid="envelope-centre")
         ax.set_xlabel("lateral angle (deg)")
         ax.set_aspect("equal")
     ax1.set_ylabel("inferior angle (deg)")
-    ax1.legend(loc="upper left", fontsize=8)
+    handles, _ = ax1.get_legend_handles_labels()
+    if short:
+        handles.append(patches.Patch(facecolor="none", edgecolor="black", hatch=SHORT_OF_BONE_HATCH,
+                                     label=SHORT_OF_BONE_LABEL))
+    ax1.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.01), fontsize=8, ncols=1)
     what = f"{label} (a contact, or leaving the bone other than by the outer table; " \
-        f"{meta.get('samples', '?')} samples per aim)" if prob else label
+        f"{meta.get('samples', '?')} samples per aim)" if prob else f"{label}: before a margin, a contact or a breach"
     fig.suptitle(f"{entry}: {what}; needle {meta.get('needle_diameter_mm', '?')} mm, margin "
                  f"{meta.get('margin_mm', '?')} mm, {meta.get('backend', '?')}\n"
                  + "\n".join(textwrap.wrap(f"scene: {meta.get('scene_name', '?')}", 150)), fontsize=10)
     fig.supxlabel("\n".join(textwrap.wrap(CAPTION, 170)), fontsize=7.5)
-    return RiskMap(fig, box, CASE_REPORT_AIM_DEG, quantity)
+    return RiskMap(fig, box, centre, quantity, short)
+
+
+def _centre(meta: dict) -> tuple[float, float] | None:
+    """The middle of the envelope's lateral and inferior ranges (None unless both are bounded)."""
+    env = meta.get("envelope") or {}
+    lb, ib = env.get("lateral_deg", [None, None]), env.get("inferior_deg", [None, None])
+    if None in (*lb, *ib):
+        return None
+    return (float(lb[0] + lb[1]) / 2, float(ib[0] + ib[1]) / 2)
+
+
+def _hatch_short_of_bone(ax, rows: pd.DataFrame, lat: np.ndarray, inf: np.ndarray) -> int:
+    """Hatch the feasible aims with no safe depth for want of bone (``reaches_bone`` false)."""
+    if "reaches_bone" not in rows.columns:
+        return 0
+    short = (~rows["reaches_bone"].astype(bool)) & rows["feasible"].astype(bool)
+    _, _, z = _grid(rows.assign(_short=short.astype(float)), "_short")
+    mask = ~(np.nan_to_num(z.astype(float)) > 0)
+    if mask.all():
+        return 0
+    ax.pcolor(_edges(lat), _edges(inf), np.ma.masked_where(mask, np.ones(z.shape)), facecolor="none",
+              edgecolor="black", hatch=SHORT_OF_BONE_HATCH, linewidth=0.0, gid="short-of-bone")
+    return int((~mask).sum())
 
 
 def _quantity(rows: pd.DataFrame, meta: dict, depth_mm: float | None) -> tuple[str, str, pd.DataFrame]:
@@ -105,13 +136,15 @@ def _quantity(rows: pd.DataFrame, meta: dict, depth_mm: float | None) -> tuple[s
     depths = np.unique(rows["depth_mm"])
     want = depth_mm if depth_mm is not None else float(depths.max())
     d = float(depths[np.argmin(np.abs(depths - want))])
-    return "p_any", f"P(danger) at {d:g} mm", rows[rows["depth_mm"] == d]
+    return "p_any", f"P(contact or dangerous breach) at {d:g} mm", rows[rows["depth_mm"] == d]
 
 
-def _panel_names(rows: pd.DataFrame) -> tuple[pd.Series, str]:
+def _panel_names(rows: pd.DataFrame, meta: dict) -> tuple[pd.Series, str]:
     """Per row, the structure the second panel names, and the panel's title."""
     if "first_critical" in rows.columns:
-        return rows["first_critical"].fillna("").astype(str), "first critical structure the needle touches"
+        reach = meta.get("max_length_mm")
+        within = f" within {reach:g} mm of the skin" if reach is not None else ""
+        return rows["first_critical"].fillna("").astype(str), f"first critical structure the needle touches{within}"
     cols = [c for c in rows.columns if c.startswith("p_contact[")]
     if not cols:
         return pd.Series([""] * len(rows), index=rows.index), "no structure data"
@@ -119,19 +152,21 @@ def _panel_names(rows: pd.DataFrame) -> tuple[pd.Series, str]:
     best = np.nanargmax(np.where(np.isnan(p), -1.0, p), axis=1)
     names = np.where(np.nanmax(np.where(np.isnan(p), 0.0, p), axis=1) > 0,
                      np.array([c[10:-1] for c in cols], dtype=object)[best], "")
-    return pd.Series(names, index=rows.index), "critical structure most likely touched"
+    depth = f" by {float(rows['depth_mm'].iloc[0]):g} mm" if "depth_mm" in rows.columns and len(rows) else ""
+    return pd.Series(names, index=rows.index), f"critical structure most likely touched{depth}"
 
 
-def _structures_panel(ax, rows: pd.DataFrame, lat: np.ndarray, inf: np.ndarray) -> None:
+def _structures_panel(ax, rows: pd.DataFrame, lat: np.ndarray, inf: np.ndarray, meta: dict) -> None:
     from matplotlib import colors, patches
 
-    names, title = _panel_names(rows)
+    names, title = _panel_names(rows, meta)
     if "feasible" in rows.columns:
         names = names.where(rows["feasible"].astype(bool), "infeasible")
     elif "p_any" in rows.columns:
         names = names.where(rows["p_any"].notna(), "infeasible")
     labels = sorted(set(names) - {"", "infeasible"})
-    order = ["none"] + labels
+    order = [("none touched" if "first_critical" in rows.columns else "none touched in any sample")
+             if title != "no structure data" else "none"] + labels
     code = names.map(lambda n: -1 if n == "infeasible" else (0 if n == "" else 1 + labels.index(n)))
     _, _, z = _grid(rows.assign(_code=code.to_numpy(float)), "_code")
     z = np.ma.masked_where(~np.isfinite(z) | (z < 0), z)

@@ -121,8 +121,11 @@ class PhantomCache:
         if self.folder is None:
             return scene
         from ..anatomy.build import write_scene
+        from .table import current_umask
 
-        return write_scene(scene, self.folder / f"seed-{seed}")
+        folder = write_scene(scene, self.folder / f"seed-{seed}")
+        os.chmod(folder, 0o777 & ~current_umask())  # write_scene's temporary folder is 0700: follow the umask
+        return folder
 
     def skip(self, seed: int, reason: str) -> None:
         if self.folder is not None:

@@ -8,14 +8,21 @@ One row per entry x direction. Columns (depths mm from the skin puncture, angles
 ``puncture_x_mm, puncture_y_mm, puncture_z_mm, on_skin``
     the skin puncture (RAS) and whether a skin was found behind the entry;
 ``bone_entry_mm, breach_mm, breach_structure, breach_through, danger_breach_mm``
-    first depth inside a bone; first depth leaving one, which and how (inner table,
+    first depth inside a bone (``inf``: none on the line; a tip shallower than this is
+    short of the bone: ``caution``); first depth leaving one, which and how (inner table,
     outer table, greater sciatic notch, sacroiliac joint, joint, cortex); first depth
     leaving one other than through the outer table (``danger``; the outer table is
     ``caution``);
+``other_side_mm``
+    first depth inside a bone of the other side than the entry's (``danger``);
 ``contact_mm[<structure>], margin_contact_mm[<structure>]``
     per critical structure, the first contact at the needle's radius and at the margin;
 ``max_safe_mm``
-    ``min(margin contacts, breach, max length)`` (see :mod:`needlesim.core.batch.sweep`);
+    ``min(margin contacts, breach, other side, max length)`` (see :mod:`needlesim.core.batch.sweep`);
+``reaches_bone``
+    ``bone_entry_mm < max_safe_mm``: the needle is in bone before it stops being safe; the
+    depths from ``bone_entry_mm`` to ``max_safe_mm`` are then the safe ones (ignoring the
+    envelope); false: no depth of this aim is safe;
 ``first_structure, first_critical``
     the first structure the needle meets (a critical one where it touches it) and the
     first critical structure it touches ("" if none within the cast);
@@ -62,12 +69,13 @@ def result_to_frame(r: SweepResult) -> pd.DataFrame:
         "puncture_z_mm": r.puncture[:, 2], "on_skin": r.on_skin, "bone_entry_mm": r.bone_entry_mm,
         "breach_mm": r.breach_mm, "breach_structure": names[r.breach_structure],
         "breach_through": kinds[r.breach_kind], "danger_breach_mm": r.danger_breach_mm,
+        "other_side_mm": r.other_side_mm,
     }
     for k, name in enumerate(r.critical_names):
         cols[f"contact_mm[{name}]"] = r.contact_mm[:, k]
     for k, name in enumerate(r.critical_names):
         cols[f"margin_contact_mm[{name}]"] = r.margin_contact_mm[:, k]
-    cols.update({"max_safe_mm": r.max_safe_mm, "first_structure": names[r.first_structure],
+    cols.update({"max_safe_mm": r.max_safe_mm, "reaches_bone": r.reaches_bone, "first_structure": names[r.first_structure],
                  "first_critical": crit[r.first_critical], "inside_envelope": r.inside_envelope})
     labels = np.array([VERDICT_NAMES[c] for c in sorted(VERDICT_NAMES)], dtype=object)
     for j, depth in enumerate(r.depths_mm):
@@ -85,9 +93,27 @@ def to_long(frame: pd.DataFrame) -> pd.DataFrame:
     return long
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
+def current_umask() -> int:
+    """This process's umask (read from ``/proc`` where it can be, so that it is never changed,
+    even for an instant)."""
     try:
-        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _atomic_target(path: Path) -> tuple[int, str]:
+    """A temporary file beside ``path``, with the mode a plain ``open`` would give it (mkstemp
+    makes it 0600 whatever the umask)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, 0o666 & ~current_umask())
+        return fd, tmp
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 

@@ -42,9 +42,9 @@ def _read_session(p):
 
 
 def _read_job(p):
-    from needlesim.sweeps.runner import read_job_file
+    from needlesim.sweeps.runner import load_job_file
 
-    return read_job_file(p)
+    return load_job_file(p)
 
 
 #: (reader, file suffix, what a file over the limit is)

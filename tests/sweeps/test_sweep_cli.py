@@ -101,9 +101,45 @@ def test_map_draws_the_envelope_box_where_it_belongs(analytic_scene):
             continue
         (x0, y0), w, h = boxes[0].get_xy(), boxes[0].get_width(), boxes[0].get_height()
         assert (x0, x0 + w, y0, y0 + h) == (25.0, 35.0, 20.0, 25.0)
-    aims = [ln for ax in drawn.figure.axes for ln in ax.lines if ln.get_gid() == "case-report-aim"]
-    assert len(aims) == 2 and tuple(aims[0].get_xydata()[0]) == (30.0, 22.5)
     assert "lateral angle (deg)" in drawn.figure.axes[0].get_xlabel()
+
+
+def _legend_labels(ax):
+    legend = ax.get_legend()
+    return [t.get_text() for t in legend.get_texts()] if legend else []
+
+
+@pytest.mark.parametrize(("envelope", "centre"), [("nam2019", (30.0, 22.5)), ("kitchel", (40.0, 37.5))])
+def test_map_labels_say_what_they_mark(analytic_scene, envelope, centre):
+    """Issue 11, item 11: the marker at the envelope's middle is its centre, not a
+    case-report aim; every label and legend entry names what is drawn."""
+    from needlesim.core.verdict.envelope import load_envelope
+    from needlesim.sweeps.maps import SHORT_OF_BONE_LABEL, draw_map
+
+    df = sweep(analytic_scene, workers=1, lateral_deg="-30:60:5", inferior_deg="-30:60:5", depths_mm="0:100:50",
+               envelope=envelope)
+    drawn = draw_map(df, df.attrs["needlesim"])
+    env = load_envelope(envelope)
+    assert centre == ((env.lateral_deg.min + env.lateral_deg.max) / 2, (env.inferior_deg.min + env.inferior_deg.max) / 2)
+    assert drawn.centre_deg == centre
+    marks = [ln for ax in drawn.figure.axes for ln in ax.lines if ln.get_gid() == "envelope-centre"]
+    assert len(marks) == 2 and all(tuple(m.get_xydata()[0]) == centre for m in marks)
+    texts = [t for ax in drawn.figure.axes for t in _legend_labels(ax)]
+    assert f"envelope centre ({centre[0]:g}, {centre[1]:g})" in texts and f"envelope ({envelope})" in texts
+    assert not any("case" in t for t in texts)
+    # the short-of-bone hatch: exactly the feasible rows with reaches_bone false
+    want = int((df.feasible & ~df.reaches_bone).sum())
+    assert drawn.short_of_bone == want > 0
+    assert (SHORT_OF_BONE_LABEL in texts) and "no safe depth" in SHORT_OF_BONE_LABEL
+    hatched = [c for c in drawn.figure.axes[0].collections if c.get_gid() == "short-of-bone"]
+    assert len(hatched) == 1 and hatched[0].get_hatch() == "////"
+    assert len(hatched[0].get_paths()) == want
+    ax1, ax2 = drawn.figure.axes[0], drawn.figure.axes[1]
+    bar = drawn.figure.axes[-1]  # the colour bar
+    assert bar.get_ylabel() == "maximum safe depth (mm from the skin)"
+    assert ax2.get_title() == "first critical structure the needle touches within 150 mm of the skin"
+    assert "none touched" in _legend_labels(ax2)
+    assert ax1.get_ylabel() == "inferior angle (deg)"
 
 
 def test_progress_bar_only_when_asked_or_on_a_terminal():
@@ -128,3 +164,23 @@ def test_monte_carlo_table_and_map(cli, scene_dir, tmp_path):
     assert meta["hand_error"]["angle_sd_deg"] == pytest.approx(3.4 / np.sqrt(np.pi / 2))
     assert len(df) == 5 * 4 * 11 and ((df.p_any_lo <= df.p_any) & (df.p_any <= df.p_any_hi)).all()
     assert cli("map", str(out), "--depth", "100", "-o", str(tmp_path / "mc.png")) == 0
+
+
+def test_monte_carlo_map_labels_name_the_depth_and_the_probability(analytic_scene):
+    from needlesim.sweeps.maps import draw_map
+    from needlesim.sweeps.montecarlo import breach_probability
+
+    df = breach_probability(analytic_scene, samples=20, seed=1, lateral_deg="0:40:10", inferior_deg="0:30:10",
+                            depths_mm="0:100:50", workers=1)
+    drawn = draw_map(df, df.attrs["needlesim"], depth_mm=100)
+    ax1, ax2, bar = drawn.figure.axes[0], drawn.figure.axes[1], drawn.figure.axes[-1]
+    assert bar.get_ylabel() == "P(contact or dangerous breach) at 100 mm"
+    assert ax2.get_title() == "critical structure most likely touched by 100 mm"
+    assert _legend_labels(ax2)[0] == "none touched in any sample"
+    assert drawn.short_of_bone == 0 and _no_hatch_label(ax1)
+
+
+def _no_hatch_label(ax) -> bool:  # a Monte Carlo table has no reaches_bone column: no hatch
+    from needlesim.sweeps.maps import SHORT_OF_BONE_LABEL
+
+    return SHORT_OF_BONE_LABEL not in _legend_labels(ax)

@@ -105,7 +105,8 @@ def _compare(scene, entry, lat, inf, depths, side=None, margin=5.0):
             assert r.breach_mm[i] == pytest.approx(ev.breaches[0].depth_mm, abs=SWEEP_TOL.hit_mm)
             assert KINDS[r.breach_kind[i]].value == getattr(ev.breaches[0], "through", KINDS[r.breach_kind[i]].value)
             kinds_seen.add(int(r.breach_kind[i]))
-        thresholds = np.concatenate([r.contact_mm[i], r.margin_contact_mm[i], [r.breach_mm[i]]])
+        thresholds = np.concatenate([r.contact_mm[i], r.margin_contact_mm[i], [r.breach_mm[i]],
+                                     [r.bone_entry_mm[i], r.other_side_mm[i]]])
         for j, depth in enumerate(depths):
             want = check(scene, Trajectory(entry, lat[i], inf[i], float(depth), side=side), margin_mm=margin).verdict
             got = Code(r.verdict[i, j])
@@ -142,3 +143,61 @@ def test_sweep_equals_check_on_the_builtin_scene():
     inf = np.concatenate([rng.uniform(-30, 40, 24), env_inf.ravel()])
     checked, kinds = _compare(scene, entry, lat, inf, np.array([20.0, 40.0, 60.0, 80.0, 100.0]))
     assert checked > 100 and kinds  # the breaches met were classified as check classifies them
+
+
+# -- the rules of bone (issue 10, item 3): a sweep row gives check's verdict ---------------
+
+
+def _open():
+    from needlesim.core.verdict.envelope import Bounds, Envelope
+
+    return Envelope("open", "no limits", "test", Bounds(), Bounds(), Bounds())
+
+
+def test_short_of_the_bone_is_caution_per_depth_and_a_column(analytic_scene):
+    """Straight on from left-psis: soft tissue to 50 mm, bone to 70, then out (a breach)."""
+    from needlesim.sweeps.table import result_to_frame
+
+    depths = np.array([0.0, 30.0, 49.9, 50.0, 50.5, 69.9, 75.0])
+    r = sweep_entry(engine_for(analytic_scene), "left-psis", np.array([0.0]), np.array([0.0]), depths_mm=depths,
+                    envelope=_open())
+    want = ["caution", "caution", "caution", "safe", "safe", "safe", "danger"]
+    assert [Code(c).name.lower() for c in r.verdict[0]] == want
+    for depth, v in zip(depths, want):
+        assert check(analytic_scene, Trajectory("left-psis", 0, 0, float(depth)), envelope=_open()).verdict.value == v
+    row = result_to_frame(r).iloc[0]
+    assert row.bone_entry_mm == pytest.approx(50.0) and bool(row.reaches_bone)
+    assert row.max_safe_mm == pytest.approx(70.0) and np.isinf(row.other_side_mm)
+
+
+def test_no_bone_on_the_line_is_never_safe(analytic_scene):
+    from needlesim.sweeps.table import result_to_frame
+
+    skin = analytic_scene.with_structures([s for s in analytic_scene if s.name == "skin"])
+    r = sweep_entry(engine_for(skin), "left-psis", np.array([0.0, 30.0]), np.array([0.0, 22.5]),
+                    depths_mm=np.array([10.0, 60.0, 150.0]), envelope=_open())
+    assert (r.verdict == Code.CAUTION).all()
+    frame = result_to_frame(r)
+    assert not frame.reaches_bone.any() and np.isinf(frame.bone_entry_mm).all()
+
+
+def test_a_bone_of_the_other_side_is_danger_in_the_sweep_as_in_check():
+    from needlesim.core.model.scene import Role, Scene, Structure
+    from tests.conftest import box
+
+    right = Structure.from_trimesh("right ilium", Role.CORTICAL_BONE, box([-100, 20, -100], [100, 300, 100]),
+                                   side="right")
+    scene = Scene((right,), landmarks={"left-psis": [0.0, 20.0, 0.0]})
+    r = sweep_entry(engine_for(scene), "left-psis", np.array([0.0]), np.array([0.0]),
+                    depths_mm=np.array([0.0, 10.0]), envelope=_open())
+    assert r.other_side_mm[0] == 0.0  # the puncture (no skin: the entry) is on it
+    assert [Code(c) for c in r.verdict[0]] == [Code.SAFE, Code.DANGER]
+    assert r.max_safe_mm[0] == 0.0
+    assert check(scene, Trajectory("left-psis", 0, 0, 10.0), envelope=_open(), backend="exact").verdict.value == "danger"
+    assert check(scene, Trajectory("left-psis", 0, 0, 0.0), envelope=_open(), backend="exact").verdict.value == "safe"
+
+
+def test_a_sweep_refuses_a_side_that_contradicts_its_landmark(analytic_scene):
+    with pytest.raises(TrajectoryError, match="contradicts"):
+        sweep_entry(engine_for(analytic_scene), "left-psis", np.array([0.0]), np.array([0.0]),
+                    depths_mm=np.array([60.0]), envelope=ENV, side="right")

@@ -16,13 +16,24 @@ Definitions (depths in mm along the needle from the skin puncture)
         (:mod:`needlesim.core.needle.breach`; ``inf`` if never within ``max_length_mm``);
     ``danger_breach_mm``
         the first depth at which it leaves a bone other than through the outer table;
+    ``bone_entry_mm``
+        the first depth inside any bone (``inf`` if none within ``max_length_mm``);
+    ``other_side_mm``
+        the first depth inside a bone of the other side than the entry's (the right ilium
+        from a left entry; midline bones never count);
     ``max_safe_mm``
-        ``min(min_k margin_contact_mm[:, k], breach_mm, max_length_mm)``: the supremum of
-        the depths whose verdict (ignoring the envelope) is ``safe``;
+        ``min(min_k margin_contact_mm[:, k], breach_mm, other_side_mm, max_length_mm)``:
+        how deep the needle may go before a margin, a contact, a breach or the other side;
+    ``reaches_bone``
+        ``bone_entry_mm < max_safe_mm``: the needle is in bone before it stops being safe.
+        The depths whose verdict (ignoring the envelope) is ``safe`` are those from
+        ``bone_entry_mm`` up to ``max_safe_mm``; where ``reaches_bone`` is false there is
+        none (the tip is in soft tissue wherever nothing else is wrong);
     ``verdict[:, j]`` at ``depths_mm[j] = d``
-        ``danger`` if ``min_k contact_mm <= d`` or ``danger_breach_mm < d``; else
-        ``caution`` if ``min_k margin_contact_mm <= d``, ``breach_mm < d`` (an exit
-        through the outer table), or the aim or ``d`` is outside the envelope; else
+        ``danger`` if ``min_k contact_mm <= d``, ``danger_breach_mm < d`` or
+        ``other_side_mm < d``; else ``caution`` if ``min_k margin_contact_mm <= d``,
+        ``breach_mm < d`` (an exit through the outer table), ``d < bone_entry_mm`` (the
+        tip is short of the bone), or the aim or ``d`` is outside the envelope; else
         ``safe``. These are the rules of :mod:`needlesim.core.verdict.risk`.
 
 """
@@ -75,6 +86,7 @@ class SweepResult:
     puncture: np.ndarray  #: (n, 3) skin puncture
     on_skin: np.ndarray  #: (n,) bool: a skin was found behind the entry
     bone_entry_mm: np.ndarray  #: (n,) first depth inside a bone (``inf`` if none)
+    other_side_mm: np.ndarray  #: (n,) first depth inside a bone of the other side (``inf`` if none)
     contact_mm: np.ndarray  #: (n, k)
     margin_contact_mm: np.ndarray  #: (n, k)
     breach_mm: np.ndarray  #: (n,)
@@ -82,6 +94,7 @@ class SweepResult:
     breach_kind: np.ndarray  #: (n,) int into :data:`~needlesim.core.batch.sweep_breach.KINDS` (-1: none)
     danger_breach_mm: np.ndarray  #: (n,)
     max_safe_mm: np.ndarray  #: (n,)
+    reaches_bone: np.ndarray  #: (n,) bool: ``bone_entry_mm < max_safe_mm``
     first_structure: np.ndarray  #: (n,) int into ``structure_names`` (-1: none)
     first_critical: np.ndarray  #: (n,) int into ``critical_names`` (-1: none)
     inside_envelope: np.ndarray  #: (n,) bool, the angle rules only
@@ -127,13 +140,15 @@ def _within(b: Bounds, x: np.ndarray) -> np.ndarray:
 
 
 def verdicts(contact_mm: np.ndarray, margin_mm: np.ndarray, breach_mm: np.ndarray, danger_breach_mm: np.ndarray,
-             inside_env: np.ndarray, depths_mm: np.ndarray, depth_bounds: Bounds) -> np.ndarray:
+             inside_env: np.ndarray, depths_mm: np.ndarray, depth_bounds: Bounds, *, bone_entry_mm: np.ndarray,
+             other_side_mm: np.ndarray) -> np.ndarray:
     """(n, m) int8 :class:`Code` at each depth (rules in the module docstring)."""
     c = contact_mm.min(axis=1, initial=np.inf)[:, None]
     w = margin_mm.min(axis=1, initial=np.inf)[:, None]
     dd = depths_mm[None, :]
-    danger = (c <= dd) | (danger_breach_mm[:, None] < dd)
-    caution = (w <= dd) | (breach_mm[:, None] < dd) | ~inside_env[:, None] | ~_within(depth_bounds, depths_mm)[None, :]
+    danger = (c <= dd) | (danger_breach_mm[:, None] < dd) | (other_side_mm[:, None] < dd)
+    caution = (w <= dd) | (breach_mm[:, None] < dd) | (dd < bone_entry_mm[:, None]) | ~inside_env[:, None] \
+        | ~_within(depth_bounds, depths_mm)[None, :]
     out = np.where(caution, np.int8(Code.CAUTION), np.int8(Code.SAFE))
     out[danger] = np.int8(Code.DANGER)
     return out
@@ -159,8 +174,9 @@ def sweep_entry(engine: Engine, entry: str | np.ndarray, lateral_deg: np.ndarray
         How far along each needle line contacts and breaches are looked for (at least
         the deepest requested depth).
     """
-    from ..model.trajectory import _side_of
+    from ..model.trajectory import _side_of, check_side
 
+    check_side(entry, side)
     label = entry if isinstance(entry, str) else ",".join(f"{x:g}" for x in np.asarray(entry, float))
     side = Side(side if side is not None else _side_of(entry))
     point = engine.scene.landmark(entry) if isinstance(entry, str) else np.asarray(entry, float).reshape(3)
@@ -174,6 +190,7 @@ def sweep_entry(engine: Engine, entry: str | np.ndarray, lateral_deg: np.ndarray
     r = _assemble(engine, label, side, point, lat, inf, d, feasible, rd, depths, envelope, length)
     r.verdict[~feasible] = Code.INFEASIBLE
     r.max_safe_mm[~feasible] = np.nan
+    r.reaches_bone[~feasible] = False
     return r
 
 
@@ -183,21 +200,24 @@ def _assemble(engine: Engine, label: str, side: Side, point: np.ndarray, lat: np
     enter, contact, near, breach = rd.enter_mm, rd.contact_mm, rd.margin_contact_mm, rd.breach_mm
     crit = engine.critical_ids
     skin = np.array([s.role is Role.SKIN for s in engine.structures])
-    bone = np.array([s.is_bone and not s.critical for s in engine.structures])
+    bone = np.array([s.is_bone for s in engine.structures], bool)
+    other = np.array([s.is_bone and s.side not in (Side.MIDLINE, side) for s in engine.structures], bool)
+    bone_entry = enter[:, bone].min(axis=1, initial=np.inf)  # as check: any bone, before the critical override
+    other_side = enter[:, other].min(axis=1, initial=np.inf)
     enter[:, skin] = np.inf
     enter[:, crit] = contact  # a critical structure is met where the needle touches it
     first = np.where(np.isfinite(enter).any(axis=1), _argmin_or(np.nan_to_num(enter, nan=np.inf)), -1)
     first_crit = np.where(np.isfinite(contact).any(axis=1), _argmin_or(np.nan_to_num(contact, nan=np.inf)), -1)
-    bone_entry = enter[:, bone].min(axis=1, initial=np.inf)
-    max_safe = np.minimum(np.minimum(near.min(axis=1, initial=np.inf), breach), length)
+    max_safe = np.minimum.reduce([near.min(axis=1, initial=np.inf), breach, other_side, np.full(len(breach), length)])
     inside = _within(envelope.lateral_deg, lat) & _within(envelope.inferior_deg, inf)
     return SweepResult(
         entry=label, side=side, entry_point=point, lateral_deg=lat, inferior_deg=inf, directions=d, feasible=feasible,
-        puncture=rd.puncture, on_skin=rd.on_skin, bone_entry_mm=bone_entry, contact_mm=contact, margin_contact_mm=near,
-        breach_mm=breach, breach_structure=rd.breach_structure, breach_kind=rd.breach_kind,
-        danger_breach_mm=rd.danger_breach_mm, max_safe_mm=max_safe, first_structure=first,
-        first_critical=first_crit, inside_envelope=inside, depths_mm=depths,
-        verdict=verdicts(contact, near, breach, rd.danger_breach_mm, inside, depths, envelope.depth_mm),
+        puncture=rd.puncture, on_skin=rd.on_skin, bone_entry_mm=bone_entry, other_side_mm=other_side,
+        contact_mm=contact, margin_contact_mm=near, breach_mm=breach, breach_structure=rd.breach_structure,
+        breach_kind=rd.breach_kind, danger_breach_mm=rd.danger_breach_mm, max_safe_mm=max_safe,
+        reaches_bone=bone_entry < max_safe, first_structure=first, first_critical=first_crit, inside_envelope=inside,
+        depths_mm=depths, verdict=verdicts(contact, near, breach, rd.danger_breach_mm, inside, depths, envelope.depth_mm,
+                                           bone_entry_mm=bone_entry, other_side_mm=other_side),
         structure_names=tuple(s.name for s in engine.structures),
         critical_names=tuple(engine.structures[i].name for i in crit), backend=engine.backend,
         margin_mm=engine.margin, needle_diameter_mm=2 * engine.radius, max_length_mm=length, envelope=envelope.name)

@@ -56,6 +56,7 @@ class Trajectory:
                 raise TrajectoryError(f"entry coordinates must be finite, got {entry}")
             object.__setattr__(self, "entry", entry)
         side = self.side if self.side is not None else _side_of(entry)
+        check_side(entry, side)
         try:
             object.__setattr__(self, "side", Side(side))
         except ValueError:
@@ -117,6 +118,18 @@ def _side_of(entry: object) -> str:
                 return s
         raise TrajectoryError(f"cannot tell the side from landmark {entry!r}: give side='left' or 'right'")
     raise TrajectoryError("an entry given as coordinates needs side='left' or 'right'")
+
+
+def check_side(entry: object, side: object) -> None:
+    """Refuse a side that contradicts the side in a landmark's name (``left-psis`` with
+    side ``right``): the lateral angle would point the other way than the user reads it."""
+    if not isinstance(entry, str) or side is None:
+        return
+    named = next((s for s in ("left", "right") if entry.lower().startswith(s)), None)
+    given = getattr(side, "value", side)
+    if named is not None and given in ("left", "right") and given != named:
+        raise TrajectoryError(f"side {given!r} contradicts entry {entry!r}, a {named} landmark: drop the side, "
+                              f"or use the {given} landmark")
 
 
 def _check_range(name: str, value: object, lo: float, hi: float, unit: str, *, open_lo: bool = False) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..._version import __version__
-from .risk import RiskReport
+from .risk import RiskReport, short_of_bone
 
 
 def _num(x: float | None) -> float | None:
@@ -33,6 +33,7 @@ def report_to_dict(report: RiskReport) -> dict:
         "bone_entry": None if ev.bone_entry is None else list(ev.bone_entry),
         "soft_tissue_mm": _num(ev.soft_tissue_mm),
         "bone_mm": ev.bone_mm,
+        "reaches_bone": not short_of_bone(ev),
         "tip": list(ev.tip),
         "hits": [h.to_dict() for h in ev.hits],
         "path": [s.to_dict() for s in ev.path],
