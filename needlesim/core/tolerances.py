@@ -42,6 +42,8 @@ class Tolerances:
     #: through a shared edge or vertex meets two triangles at the same depth.
     merge_mm: float = 1e-6
     #: Relative step past a hit before the next embree cast (float32 has about 7 digits).
+    #: A surface of another mesh within the step is never skipped: meshes closer than twice
+    #: the step are cast in separate layers (:class:`~needlesim.core.geometry.raycast.EmbreeCaster`).
     embree_step_rel: float = 1e-5
     #: Absolute floor of that step, mm.
     embree_step_mm: float = 1e-4

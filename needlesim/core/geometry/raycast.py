@@ -5,7 +5,9 @@ Two backends, always chosen explicitly and recorded in every report:
 ``Backend.EMBREE``
     Intel Embree through ``embreex`` (float32, BVH, millions of rays per second). Each
     round casts every live ray once; a ray is re-launched just past its hit until it
-    leaves the range, so *one all-hits cast per direction gives every depth*. Hit depths
+    leaves the range, so *one all-hits cast per direction gives every depth*. Meshes whose
+    boxes come close are cast in separate layers, so that no relaunch can step over
+    another mesh's surface (:class:`EmbreeCaster`). Hit depths
     are then recomputed in float64 on the hit triangle's plane, so they agree with the
     exact backend to ~1e-9 mm wherever both hit the same triangle.
 ``Backend.EXACT``
@@ -102,7 +104,16 @@ def _finish(soup: TriangleSoup, ray, t, face, directions) -> RayHits:
 
 
 class EmbreeCaster:
-    """All-hits casting with Embree; geometry re-centred on its box for float32 precision."""
+    """All-hits casting with Embree; geometry re-centred on its box for float32 precision.
+
+    Embree gives one nearest hit per cast, so a ray is relaunched a small step past each
+    hit; a second surface within that step would be skipped. The soup's meshes are
+    therefore split into *layers* (:func:`separated_layers`): within a layer, the boxes of
+    any two meshes are further apart than the step, so two surfaces a ray crosses within
+    one step of each other belong to one mesh. Each layer is its own Embree scene and is
+    cast on its own: every crossing of every mesh is found whatever the spacing between
+    surfaces of different meshes (touching, overlapping or a few microns apart).
+    """
 
     backend = Backend.EMBREE
 
@@ -113,18 +124,24 @@ class EmbreeCaster:
         self.soup = soup
         tri = soup.triangles.reshape(-1, 3)
         self.origin = (tri.min(axis=0) + tri.max(axis=0)) / 2 if len(tri) else np.zeros(3)
-        self.scene = rtcore_scene.EmbreeScene()
-        if len(soup):
-            verts = (tri - self.origin).astype(np.float32)
-            TriangleMesh(self.scene, verts, np.arange(len(verts), dtype=np.int32).reshape(-1, 3))
         extent = float(np.ptp(tri, axis=0).max()) if len(tri) else 1.0
-        _ = soup.normals  # computed once here, not on the first cast
-        if len(soup):  # Embree builds its BVH on the first query: do it now, not on a slider move
-            self.scene.run(np.zeros((1, 3), np.float32), np.array([[0, 0, 1]], np.float32))
         self.step = max(TOL.embree_step_mm, TOL.embree_step_rel * extent)
+        _ = soup.normals  # computed once here, not on the first cast
+        self.layers: list[_Layer] = []
+        for geoms in separated_layers(soup, 2 * self.step):
+            faces = np.concatenate([np.arange(soup.geom_starts[g], soup.geom_starts[g + 1]) for g in geoms])
+            scene = rtcore_scene.EmbreeScene()
+            verts = (soup.triangles[faces].reshape(-1, 3) - self.origin).astype(np.float32)
+            TriangleMesh(scene, verts, np.arange(len(verts), dtype=np.int32).reshape(-1, 3))
+            # Embree builds its BVH on the first query: do it now, not on a slider move
+            scene.run(np.zeros((1, 3), np.float32), np.array([[0, 0, 1]], np.float32))
+            lo, hi = _geom_boxes(soup, geoms)
+            self.layers.append(_Layer(scene, faces, lo - self.origin - self.step, hi - self.origin + self.step))
 
     def all_hits(self, origins: np.ndarray, directions: np.ndarray, t_max: float | np.ndarray,
                  *, max_rounds: int = 256) -> RayHits:
+        """Every hit within ``t_max`` of each ray; ``max_rounds`` bounds the hits per ray
+        and layer (1: at least the nearest hit of each ray)."""
         origins = np.atleast_2d(np.asarray(origins, dtype=np.float64))
         directions = np.atleast_2d(np.asarray(directions, dtype=np.float64))
         n = len(origins)
@@ -132,26 +149,34 @@ class EmbreeCaster:
         if len(self.soup) == 0 or n == 0:
             return _finish(self.soup, np.zeros(0, int), np.zeros(0), np.zeros(0, int), directions)
         d32 = directions.astype(np.float32)
-        if n == 1:  # the interactive path: scalars, no fancy indexing
-            ray, face, t = self._one_ray(origins[0], directions[0], d32, float(t_max[0]), max_rounds)
-        else:
-            ray, face, t = self._many_rays(origins, directions, d32, t_max, max_rounds)
+        parts = []
+        for layer in self.layers:
+            live = layer.crossed(origins - self.origin, directions, t_max)
+            if not len(live):
+                continue
+            if n == 1:  # the interactive path: scalars, no fancy indexing
+                parts.append(self._one_ray(layer, origins[0], directions[0], d32, float(t_max[0]), max_rounds))
+            else:
+                parts.append(self._many_rays(layer, live, origins, directions, d32, t_max, max_rounds))
+        if not parts:
+            return _finish(self.soup, np.zeros(0, int), np.zeros(0), np.zeros(0, int), directions)
+        ray, face, t = (np.concatenate(a) for a in zip(*parts))
         ok = (t >= 0) & (t <= t_max[ray])
         return _finish(self.soup, ray[ok], t[ok], face[ok], directions)
 
-    def _many_rays(self, origins, directions, d32, t_max, max_rounds):
+    def _many_rays(self, layer, live, origins, directions, d32, t_max, max_rounds):
         """One embree call per round for every live ray; Embree returns only the triangle
         (asking it for distances is several times slower), and the depth is solved in
         float64 on that triangle's plane."""
         n = len(origins)
         base = origins - self.origin
-        live, t0, last = np.arange(n), np.zeros(n), np.full(n, -1)
+        t0, last = np.zeros(n), np.full(n, -1)
         out_ray, out_face, out_t = [], [], []
         for _ in range(max_rounds):
             o = (base[live] + t0[live, None] * directions[live]).astype(np.float32)
-            prim = self.scene.run(o, d32[live], dists=(t_max[live] - t0[live]).astype(np.float32))
+            prim = layer.scene.run(o, d32[live], dists=(t_max[live] - t0[live]).astype(np.float32))
             hit = prim != -1
-            rays, face = live[hit], prim[hit].astype(np.int64)
+            rays, face = live[hit], layer.faces[prim[hit]]
             t = self._plane_t(origins[rays], directions[rays], face)
             fresh = face != last[rays]
             out_ray.append(rays[fresh]); out_face.append(face[fresh]); out_t.append(t[fresh])
@@ -162,7 +187,7 @@ class EmbreeCaster:
                 break
         return np.concatenate(out_ray), np.concatenate(out_face), np.concatenate(out_t)
 
-    def _one_ray(self, origin: np.ndarray, d: np.ndarray, d32: np.ndarray, t_max: float,
+    def _one_ray(self, layer, origin: np.ndarray, d: np.ndarray, d32: np.ndarray, t_max: float,
                  max_rounds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         base = origin - self.origin
         o32, dist = np.empty((1, 3), np.float32), np.empty(1, np.float32)
@@ -171,9 +196,10 @@ class EmbreeCaster:
         for _ in range(max_rounds):
             o32[0] = base + t0 * d
             dist[0] = t_max - t0
-            prim = int(self.scene.run(o32, d32, dists=dist)[0])
+            prim = int(layer.scene.run(o32, d32, dists=dist)[0])
             if prim == -1:
                 break
+            prim = int(layer.faces[prim])
             nrm = normals[prim]
             denom = float(d @ nrm)
             t = float((corner[prim] - origin) @ nrm) / denom if abs(denom) > TOL.parallel_det else t0
@@ -195,6 +221,59 @@ class EmbreeCaster:
         with np.errstate(divide="ignore", invalid="ignore"):
             t = num / denom
         return np.where(np.abs(denom) > TOL.parallel_det, t, 0.0)
+
+
+@dataclass(frozen=True, eq=False)
+class _Layer:
+    """One Embree scene of meshes kept apart, the soup faces of its primitives, and the
+    (padded, re-centred) boxes of its meshes."""
+
+    scene: object
+    faces: np.ndarray  #: (p,) soup face of each Embree primitive
+    lo: np.ndarray  #: (g, 3)
+    hi: np.ndarray  #: (g, 3)
+
+    def crossed(self, origins: np.ndarray, directions: np.ndarray, t_max: np.ndarray) -> np.ndarray:
+        """Indices of the rays whose segment ``[0, t_max]`` meets one of the boxes (a slab
+        test, vectorised over rays and boxes): the others cannot hit this layer."""
+        o, dv = origins[:, None, :], directions[:, None, :]  # (n, 1, 3) against (g, 3)
+        par = dv == 0  # parallel to a slab: inside it for every t, or never
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a, b = (self.lo - o) / dv, (self.hi - o) / dv
+        near = np.where(par, -np.inf, np.minimum(a, b)).max(axis=2)
+        far = np.where(par, np.inf, np.maximum(a, b)).min(axis=2)
+        ok_par = np.all(~par | ((o >= self.lo) & (o <= self.hi)), axis=2)
+        meets = ok_par & (far >= np.maximum(near, 0.0)) & (near <= t_max[:, None])
+        return np.flatnonzero(meets.any(axis=1))
+
+
+def _geom_boxes(soup: TriangleSoup, geoms) -> tuple[np.ndarray, np.ndarray]:
+    """(g, 3) lower and upper corners of each mesh ``geoms`` of ``soup``."""
+    tri = soup.triangles
+    st = soup.geom_starts
+    lo = np.array([tri[st[g]:st[g + 1]].reshape(-1, 3).min(axis=0) for g in geoms])
+    hi = np.array([tri[st[g]:st[g + 1]].reshape(-1, 3).max(axis=0) for g in geoms])
+    return lo, hi
+
+
+def separated_layers(soup: TriangleSoup, gap_mm: float) -> list[list[int]]:
+    """The soup's non-empty meshes in layers whose meshes' boxes are pairwise more than
+    ``gap_mm`` apart along some axis (so any two of their surfaces are more than
+    ``gap_mm`` apart). Greedy, largest box first; one mesh per layer at worst."""
+    geoms = [g for g in range(soup.n_geoms) if soup.geom_starts[g + 1] > soup.geom_starts[g]]
+    if not geoms:
+        return []
+    lo, hi = _geom_boxes(soup, geoms)
+    order = np.argsort(-np.prod(hi - lo, axis=1), kind="stable")
+    layers: list[list[int]] = []
+    for i in order:
+        for layer in layers:
+            if all(np.any((lo[i] > hi[j] + gap_mm) | (hi[i] < lo[j] - gap_mm)) for j in layer):
+                layer.append(int(i))
+                break
+        else:
+            layers.append([int(i)])
+    return [sorted(geoms[j] for j in layer) for layer in layers]
 
 
 class ExactCaster:

@@ -218,19 +218,22 @@ class Engine:
 
     def _classified(self, found, hits: RayHits, depth: np.ndarray, crossings: np.ndarray, intervals,
                     puncture: np.ndarray, d: np.ndarray, landmarks) -> tuple[Breach, ...]:
-        """Name how each breach leaves its bone (:mod:`needlesim.core.needle.breach`)."""
+        """Name how each breach leaves its bone (:mod:`needlesim.core.needle.breach`); a
+        breach across a joint goes into the other bone."""
+        del intervals  # the joint rule reads the crossings, as the batched sweep does
+        bone = np.array([st.is_bone and not st.critical for st in self.structures])
+        ent = [(float(depth[i]), int(hits.geom[i])) for i, entering in crossings
+               if entering and bone[hits.geom[i]] and not self.endosteal[hits.face[i]]]
         out = []
         for b in found:
-            s = next(st for st in self.structures if st.name == b.structure)
+            g = self.structures.index(next(st for st in self.structures if st.name == b.structure))
             normal = -d
             for i, entering in crossings:  # the leaving crossing at the breach's depth
-                if not entering and self.structures[hits.geom[i]].name == s.name and abs(depth[i] - b.depth_mm) <= 1e-6:
+                if not entering and hits.geom[i] == g and abs(depth[i] - b.depth_mm) <= 1e-6:
                     normal = self.soup.normals[hits.face[i]]
-            nxt = next((iv.structure for iv in sorted(intervals, key=lambda iv: iv.start)
-                        if iv.structure.is_bone and iv.structure.name != s.name
-                        and b.depth_mm < iv.start <= b.depth_mm + JOINT_GAP_MM), None)
-            kind = classify(s, puncture + b.depth_mm * d, normal, nxt, landmarks)
-            out.append(replace(b, through=kind.value))
+            nxt = next((self.structures[h] for t, h in ent if h != g and abs(t - b.depth_mm) <= JOINT_GAP_MM), None)
+            kind = classify(self.structures[g], puncture + b.depth_mm * d, normal, nxt, landmarks)
+            out.append(replace(b, through=kind.value, into=b.into if nxt is None else f"the {nxt.name}"))
         return tuple(out)
 
     def _shell_intervals(self, st, sel, entering, depth, cosine, hits: RayHits, length: float, start_inside: bool):
