@@ -60,13 +60,20 @@ class Tolerances:
     #: the units are almost certainly wrong (metres read as mm, or mm read as metres).
     min_structure_size_mm: float = 1.0
     max_structure_size_mm: float = 3000.0
-    #: Clearances are exact (float64, to ~1e-9 mm) for every critical structure that may come
-    #: within this of the needle's axis; one that certainly stays farther gets an upper bound
-    #: within a few mm of the truth (a point on its surface), and is marked approximate. No
-    #: verdict depends on a clearance this large (the margin is at most 50 mm), mm.
+    #: Every clearance (from the needle's outer surface) up to this is exact (float64, to
+    #: ~1e-9 mm); a structure that certainly stays farther from the needle's surface gets an
+    #: upper bound within a few mm of the truth (a point on its surface), marked approximate
+    #: (``~`` in reports). The engine widens it to margin + 10 mm for larger margins, so no
+    #: verdict depends on an approximate clearance, mm.
     exact_clearance_horizon_mm: float = 25.0
     #: Longest a joined scene may be across before it is refused as mis-scaled, mm.
     max_scene_size_mm: float = 5000.0
 
 
 TOL = Tolerances()
+
+
+def clearance_horizon_mm(margin_mm: float) -> float:
+    """The clearance (from the needle's surface) up to which every clearance is exact:
+    ``Tolerances.exact_clearance_horizon_mm``, or margin + 10 mm if that is more, mm."""
+    return max(TOL.exact_clearance_horizon_mm, float(margin_mm) + 10.0)

@@ -32,7 +32,7 @@ from ..geometry.raycast import Backend, RayHits, make_caster
 from ..model.results import Breach, Contact, Hit, PathSegment, Tissue, _pt
 from ..model.scene import Role, Scene
 from .tissue import Interval, breaches, clean_crossings, inside_intervals, structure_intervals, tissue_path
-from ..tolerances import TOL, CAST_LEAD_IN_MM, DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, SKIN_SEARCH_MM
+from ..tolerances import TOL, CAST_LEAD_IN_MM, clearance_horizon_mm, DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, SKIN_SEARCH_MM
 from ..model.trajectory import Trajectory
 
 #: Direction of the inside/outside probe ray (unit; irrational-looking on purpose).
@@ -88,8 +88,9 @@ class Engine:
         self.scene, self.backend = scene, Backend(backend)
         self.refine_contacts = bool(refine_contacts)
         self.radius, self.margin = needle_diameter_mm / 2.0, float(margin_mm)
-        # past this an exact clearance decides nothing (see Tolerances.exact_clearance_horizon_mm)
-        self.clearance_horizon = max(TOL.exact_clearance_horizon_mm, self.margin + self.radius + 10.0)
+        # past this an exact clearance decides nothing (see Tolerances.exact_clearance_horizon_mm);
+        # the horizon is a clearance (from the needle's surface), the index measures from its axis
+        self.clearance_horizon = clearance_horizon_mm(self.margin) + self.radius
         self.structures = list(scene.structures)
         self.soup = TriangleSoup.from_meshes([(s.vertices, s.faces) for s in self.structures])
         self.caster = make_caster(self.soup, self.backend)
