@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .layers import MAX_LAYERS, Layer, NearCells, separated_layers
 from .soup import TriangleSoup
 from ..tolerances import TOL
 
@@ -107,41 +108,52 @@ class EmbreeCaster:
     """All-hits casting with Embree; geometry re-centred on its box for float32 precision.
 
     Embree gives one nearest hit per cast, so a ray is relaunched a small step past each
-    hit; a second surface within that step would be skipped. The soup's meshes are
-    therefore split into *layers* (:func:`separated_layers`): within a layer, the boxes of
-    any two meshes are further apart than the step, so two surfaces a ray crosses within
-    one step of each other belong to one mesh. Each layer is its own Embree scene and is
-    cast on its own: every crossing of every mesh is found whatever the spacing between
-    surfaces of different meshes (touching, overlapping or a few microns apart).
+    hit, and a surface of another mesh within that step could be skipped. Every ray is
+    cast once through all meshes; around each hit where another *layer* of meshes has a
+    surface within twice the step (:class:`~needlesim.core.geometry.layers.NearCells`),
+    those layers, in which no two meshes come that close
+    (:func:`~needlesim.core.geometry.layers.separated_layers`), are cast again over a few
+    steps. So every crossing of every mesh is found whatever the spacing between surfaces
+    of different meshes (touching, overlapping or microns apart), at the cost of a few
+    short casts where surfaces of different meshes are close.
     """
 
     backend = Backend.EMBREE
 
     def __init__(self, soup: TriangleSoup) -> None:
-        from embreex import rtcore_scene
-        from embreex.mesh_construction import TriangleMesh
-
         self.soup = soup
         tri = soup.triangles.reshape(-1, 3)
         self.origin = (tri.min(axis=0) + tri.max(axis=0)) / 2 if len(tri) else np.zeros(3)
         extent = float(np.ptp(tri, axis=0).max()) if len(tri) else 1.0
         self.step = max(TOL.embree_step_mm, TOL.embree_step_rel * extent)
         _ = soup.normals  # computed once here, not on the first cast
-        self.layers: list[_Layer] = []
-        for geoms in separated_layers(soup, 2 * self.step):
-            faces = np.concatenate([np.arange(soup.geom_starts[g], soup.geom_starts[g + 1]) for g in geoms])
-            scene = rtcore_scene.EmbreeScene()
-            verts = (soup.triangles[faces].reshape(-1, 3) - self.origin).astype(np.float32)
-            TriangleMesh(scene, verts, np.arange(len(verts), dtype=np.int32).reshape(-1, 3))
-            # Embree builds its BVH on the first query: do it now, not on a slider move
-            scene.run(np.zeros((1, 3), np.float32), np.array([[0, 0, 1]], np.float32))
-            lo, hi = _geom_boxes(soup, geoms)
-            self.layers.append(_Layer(scene, faces, lo - self.origin - self.step, hi - self.origin + self.step))
+        groups = separated_layers(soup, 2 * self.step)
+        self.full = self._layer(np.arange(len(soup))) if len(soup) else None
+        self.layers = [self._layer(np.concatenate([np.arange(soup.geom_starts[g], soup.geom_starts[g + 1])
+                                                   for g in geoms])) for geoms in groups] if len(groups) > 1 else []
+        self.near = None  # which rays need the layers; None: one layer is all of it, or every ray does
+        if 1 < len(groups) <= MAX_LAYERS:
+            layer_of_geom = np.zeros(soup.n_geoms, np.int64)
+            for i, geoms in enumerate(groups):
+                layer_of_geom[geoms] = i
+            self.layer_of_face = layer_of_geom[soup.geom]
+            self.near = NearCells(soup, layer_of_geom, 2 * self.step)
+
+    def _layer(self, faces: np.ndarray) -> Layer:
+        from embreex import rtcore_scene
+        from embreex.mesh_construction import TriangleMesh
+
+        scene = rtcore_scene.EmbreeScene()
+        tri = self.soup.triangles[faces].reshape(-1, 3) - self.origin
+        TriangleMesh(scene, tri.astype(np.float32), np.arange(len(tri), dtype=np.int32).reshape(-1, 3))
+        # Embree builds its BVH on the first query: do it now, not on a slider move
+        scene.run(np.zeros((1, 3), np.float32), np.array([[0, 0, 1]], np.float32))
+        return Layer(scene, faces, tri.min(axis=0) - self.step, tri.max(axis=0) + self.step)
 
     def all_hits(self, origins: np.ndarray, directions: np.ndarray, t_max: float | np.ndarray,
                  *, max_rounds: int = 256) -> RayHits:
         """Every hit within ``t_max`` of each ray; ``max_rounds`` bounds the hits per ray
-        and layer (1: at least the nearest hit of each ray)."""
+        and cast (1: at least the nearest hit of each ray)."""
         origins = np.atleast_2d(np.asarray(origins, dtype=np.float64))
         directions = np.atleast_2d(np.asarray(directions, dtype=np.float64))
         n = len(origins)
@@ -149,20 +161,46 @@ class EmbreeCaster:
         if len(self.soup) == 0 or n == 0:
             return _finish(self.soup, np.zeros(0, int), np.zeros(0), np.zeros(0, int), directions)
         d32 = directions.astype(np.float32)
-        parts = []
-        for layer in self.layers:
-            live = layer.crossed(origins - self.origin, directions, t_max)
-            if not len(live):
-                continue
-            if n == 1:  # the interactive path: scalars, no fancy indexing
-                parts.append(self._one_ray(layer, origins[0], directions[0], d32, float(t_max[0]), max_rounds))
-            else:
-                parts.append(self._many_rays(layer, live, origins, directions, d32, t_max, max_rounds))
-        if not parts:
-            return _finish(self.soup, np.zeros(0, int), np.zeros(0), np.zeros(0, int), directions)
-        ray, face, t = (np.concatenate(a) for a in zip(*parts))
+        ray, face, t = self._cast(self.full, np.arange(n), origins, directions, d32, t_max, max_rounds)
+        if self.layers and self.near is None:  # too many layers to tell apart: every ray, every layer
+            parts = [self._cast(layer, np.arange(n), origins, directions, d32, t_max, max_rounds)
+                     for layer in self.layers]
+            ray, face, t = (np.concatenate(a) for a in zip(*parts))
+        elif self.layers:
+            ray, face, t = self._add_skipped(ray, face, t, origins, directions, d32, max_rounds)
         ok = (t >= 0) & (t <= t_max[ray])
         return _finish(self.soup, ray[ok], t[ok], face[ok], directions)
+
+    def _add_skipped(self, ray, face, t, origins, directions, d32, max_rounds):
+        """Add the hits the relaunch may have stepped over: around each hit whose cell holds
+        other layers, those layers are cast over ``[t - step, t + 2 step]`` (a skipped
+        surface lies within one step past the hit; its layer marks the hit's cell)."""
+        others = self.near.other_layers(origins[ray] + t[:, None] * directions[ray], self.layer_of_face[face])
+        near = np.flatnonzero(others)
+        parts = [(ray, face, t)]
+        for i, layer in enumerate(self.layers):
+            w = near[(others[near] >> np.uint64(i)) & np.uint64(1) == 1]
+            if not len(w):
+                continue
+            r, t0 = ray[w], t[w] - self.step
+            o = origins[r] + t0[:, None] * directions[r]
+            k, f, tk = self._many_rays(layer, np.arange(len(w)), o, directions[r], d32[r],
+                                       np.full(len(w), 3 * self.step), max_rounds)
+            parts.append((r[k], f, tk + t0[k]))
+        if len(parts) == 1:
+            return ray, face, t
+        new_ray, new_face, new_t = (np.concatenate(a) for a in zip(*parts[1:]))
+        # a ray crosses a triangle once: drop what the first cast (or another window) found
+        m = len(self.soup)
+        _, first = np.unique(new_ray * m + new_face, return_index=True)
+        first = first[~np.isin((new_ray * m + new_face)[first], ray * m + face)]
+        return np.concatenate([ray, new_ray[first]]), np.concatenate([face, new_face[first]]), \
+            np.concatenate([t, new_t[first]])
+
+    def _cast(self, layer: Layer, live: np.ndarray, origins, directions, d32, t_max, max_rounds):
+        if len(origins) == 1:  # the interactive path: scalars, no fancy indexing
+            return self._one_ray(layer, origins[0], directions[0], d32, float(t_max[0]), max_rounds)
+        return self._many_rays(layer, live, origins, directions, d32, t_max, max_rounds)
 
     def _many_rays(self, layer, live, origins, directions, d32, t_max, max_rounds):
         """One embree call per round for every live ray; Embree returns only the triangle
@@ -221,59 +259,6 @@ class EmbreeCaster:
         with np.errstate(divide="ignore", invalid="ignore"):
             t = num / denom
         return np.where(np.abs(denom) > TOL.parallel_det, t, 0.0)
-
-
-@dataclass(frozen=True, eq=False)
-class _Layer:
-    """One Embree scene of meshes kept apart, the soup faces of its primitives, and the
-    (padded, re-centred) boxes of its meshes."""
-
-    scene: object
-    faces: np.ndarray  #: (p,) soup face of each Embree primitive
-    lo: np.ndarray  #: (g, 3)
-    hi: np.ndarray  #: (g, 3)
-
-    def crossed(self, origins: np.ndarray, directions: np.ndarray, t_max: np.ndarray) -> np.ndarray:
-        """Indices of the rays whose segment ``[0, t_max]`` meets one of the boxes (a slab
-        test, vectorised over rays and boxes): the others cannot hit this layer."""
-        o, dv = origins[:, None, :], directions[:, None, :]  # (n, 1, 3) against (g, 3)
-        par = dv == 0  # parallel to a slab: inside it for every t, or never
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a, b = (self.lo - o) / dv, (self.hi - o) / dv
-        near = np.where(par, -np.inf, np.minimum(a, b)).max(axis=2)
-        far = np.where(par, np.inf, np.maximum(a, b)).min(axis=2)
-        ok_par = np.all(~par | ((o >= self.lo) & (o <= self.hi)), axis=2)
-        meets = ok_par & (far >= np.maximum(near, 0.0)) & (near <= t_max[:, None])
-        return np.flatnonzero(meets.any(axis=1))
-
-
-def _geom_boxes(soup: TriangleSoup, geoms) -> tuple[np.ndarray, np.ndarray]:
-    """(g, 3) lower and upper corners of each mesh ``geoms`` of ``soup``."""
-    tri = soup.triangles
-    st = soup.geom_starts
-    lo = np.array([tri[st[g]:st[g + 1]].reshape(-1, 3).min(axis=0) for g in geoms])
-    hi = np.array([tri[st[g]:st[g + 1]].reshape(-1, 3).max(axis=0) for g in geoms])
-    return lo, hi
-
-
-def separated_layers(soup: TriangleSoup, gap_mm: float) -> list[list[int]]:
-    """The soup's non-empty meshes in layers whose meshes' boxes are pairwise more than
-    ``gap_mm`` apart along some axis (so any two of their surfaces are more than
-    ``gap_mm`` apart). Greedy, largest box first; one mesh per layer at worst."""
-    geoms = [g for g in range(soup.n_geoms) if soup.geom_starts[g + 1] > soup.geom_starts[g]]
-    if not geoms:
-        return []
-    lo, hi = _geom_boxes(soup, geoms)
-    order = np.argsort(-np.prod(hi - lo, axis=1), kind="stable")
-    layers: list[list[int]] = []
-    for i in order:
-        for layer in layers:
-            if all(np.any((lo[i] > hi[j] + gap_mm) | (hi[i] < lo[j] - gap_mm)) for j in layer):
-                layer.append(int(i))
-                break
-        else:
-            layers.append([int(i)])
-    return [sorted(geoms[j] for j in layer) for layer in layers]
 
 
 class ExactCaster:
