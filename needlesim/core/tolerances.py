@@ -42,6 +42,8 @@ class Tolerances:
     #: through a shared edge or vertex meets two triangles at the same depth.
     merge_mm: float = 1e-6
     #: Relative step past a hit before the next embree cast (float32 has about 7 digits).
+    #: A surface of another mesh within the step is never skipped: meshes closer than twice
+    #: the step are cast in separate layers (:class:`~needlesim.core.geometry.raycast.EmbreeCaster`).
     embree_step_rel: float = 1e-5
     #: Absolute floor of that step, mm.
     embree_step_mm: float = 1e-4
@@ -58,10 +60,11 @@ class Tolerances:
     #: the units are almost certainly wrong (metres read as mm, or mm read as metres).
     min_structure_size_mm: float = 1.0
     max_structure_size_mm: float = 3000.0
-    #: Clearances are exact (float64, to ~1e-9 mm) for every critical structure that may come
-    #: within this of the needle's axis; one that certainly stays farther gets an upper bound
-    #: within a few mm of the truth (a point on its surface), and is marked approximate. No
-    #: verdict depends on a clearance this large (the margin is at most 50 mm), mm.
+    #: Every clearance (from the needle's outer surface) up to this is exact (float64, to
+    #: ~1e-9 mm); a structure that certainly stays farther from the needle's surface gets an
+    #: upper bound within a few mm of the truth (a point on its surface), marked approximate
+    #: (``~`` in reports). The engine widens it to margin + 10 mm for larger margins, so no
+    #: verdict depends on an approximate clearance, mm.
     exact_clearance_horizon_mm: float = 25.0
     #: Longest a joined scene may be across before it is refused as mis-scaled, mm.
     max_scene_size_mm: float = 5000.0
@@ -133,3 +136,9 @@ DEGENERATE_HEIGHT_MM = 1e-6
 #: mm high and pass the test above, so a "mesh" of such slivers is caught here. 1e-4 mm is
 #: far below any real surface detail (meshes are sampled at 0.1-1 mm).
 SURFACE_MIN_HEIGHT_MM = 1e-4
+
+
+def clearance_horizon_mm(margin_mm: float) -> float:
+    """The clearance (from the needle's surface) up to which every clearance is exact:
+    ``Tolerances.exact_clearance_horizon_mm``, or margin + 10 mm if that is more, mm."""
+    return max(TOL.exact_clearance_horizon_mm, float(margin_mm) + 10.0)

@@ -201,3 +201,38 @@ def test_a_sweep_refuses_a_side_that_contradicts_its_landmark(analytic_scene):
     with pytest.raises(TrajectoryError, match="contradicts"):
         sweep_entry(engine_for(analytic_scene), "left-psis", np.array([0.0]), np.array([0.0]),
                     depths_mm=np.array([60.0]), envelope=ENV, side="right")
+
+
+def test_folded_offset_surfaces_give_no_false_contact():
+    """Issue 10, item 2: from ``left-entry`` at lateral -68/-66/-64, inferior 2/0/0 the
+    offset surfaces of the left S2 root (a tube with tight bends) fold over themselves;
+    the sweep read ``contact_mm = 0`` (touching at the skin) where ``check`` finds the
+    root 4.1 mm away at 100 mm, and ``max_safe_mm`` ignored that contact. At (-38, -6) the
+    fold of the left S1 root's radius offset is met from behind (contact 0 where it is
+    91.2 mm), at (-32, -14) on an inverted face (94.6 mm where the needle never touches it),
+    at (-76, 0) the right S2 sleeve's margin offset (0 where it is 135.9 mm)."""
+    from needlesim.core.io.builtin import load_builtin_scene
+
+    scene = load_builtin_scene()
+    if "left-entry" not in scene.landmarks or "left S2 root" not in scene.names:
+        pytest.skip("the built-in scene has no left-entry landmark or no left S2 root")
+    lat, inf = np.array([-68.0, -66.0, -64.0, -38.0, -32.0, -76.0]), np.array([2.0, 0.0, 0.0, -6.0, -14.0, 0.0])
+    eng = engine_for(scene)
+    r = sweep_entry(eng, "left-entry", lat, inf, depths_mm=np.array([60.0, 100.0]), envelope=ENV)
+    for i in range(len(lat)):
+        report = check(scene, Trajectory("left-entry", lat[i], inf[i], 100.0))
+        ev = report.evaluation
+        for k, c in enumerate(ev.contacts):  # every column: never late, no contact at the skin
+            for got, want in ((r.contact_mm[i, k], c.contact_depth_mm), (r.margin_contact_mm[i, k], c.margin_depth_mm)):
+                assert got <= want + SWEEP_TOL.late_mm, (i, c.structure, got, want)
+                assert got > 0.0 or want == 0.0, (i, c.structure, got, want)
+        for got_row, at, attr, until in ((r.contact_mm[i], R, "contact_depth_mm", r.danger_breach_mm[i]),
+                                         (r.margin_contact_mm[i], R + 5.0, "margin_depth_mm", r.breach_mm[i])):
+            k = int(np.argmin(got_row))  # the binding column (before the breach): within the documented bound
+            if got_row[k] > until:
+                continue
+            want = getattr(ev.contacts[k], attr)
+            assert want - SWEEP_TOL.early_mm(at) <= got_row[k] <= want + SWEEP_TOL.late_mm or \
+                (np.isinf(want) and np.isinf(got_row[k])), (i, attr, got_row[k], want)
+        assert r.max_safe_mm[i] <= r.contact_mm[i].min() and r.max_safe_mm[i] <= r.margin_contact_mm[i].min()
+        assert Code(r.verdict[i, 1]).name.lower() == report.verdict.value

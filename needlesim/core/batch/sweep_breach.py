@@ -1,8 +1,8 @@
 """Breaches for many needle lines at once: every bone exit classified as
 :func:`needlesim.core.needle.breach.classify` does for one (same rules, same order), vectorised.
 
-1. another bone entered within ``JOINT_GAP_MM`` after the exit: the sacroiliac joint if
-   either is the sacrum, else a joint;
+1. another bone entered within ``JOINT_GAP_MM`` of the exit (after it, or before it where
+   the meshes touch or overlap): the sacroiliac joint if either is the sacrum, else a joint;
 2. a midline bone is left through its cortex;
 3. within ``NOTCH_RADIUS_MM`` of the ``{side}-sciatic-notch-top`` landmark: the notch;
 4. the exit face's normal points clearly away from the midline (its cosine with the
@@ -28,9 +28,9 @@ from ..model.scene import Role, Side
 KINDS: tuple[BreachKind, ...] = tuple(BreachKind)
 #: Codes of the kinds that make the verdict ``danger`` (all but the outer table).
 DANGER_CODES = np.array([k is not BreachKind.OUTER_TABLE for k in KINDS])
-#: How many following bone entries are examined for a joint (a joint has one; two more
-#: allow for cortex re-entries of the same bone in between).
-_JOINT_LOOKAHEAD = 3
+#: How many bone entries from ``JOINT_GAP_MM`` before the exit on are examined for a joint
+#: (a joint has one; the rest allow for re-entries of the same bone in that window).
+_JOINT_LOOKAHEAD = 6
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,13 @@ def _structure_tables(engine: Engine) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def next_bone(ex: Exits, span: float) -> np.ndarray:
-    """(x,) the other bone entered within ``JOINT_GAP_MM`` after each exit (-1: none)."""
+    """(x,) the first other bone entered within ``JOINT_GAP_MM`` of each exit, before or
+    after it (-1: none)."""
     out = np.full(len(ex.ray), -1, np.int64)
     if not len(ex.entry_ray) or not len(ex.ray):
         return out
     key = ex.entry_ray * span + ex.entry_depth
-    lo = np.searchsorted(key, ex.ray * span + ex.depth, side="right")
+    lo = np.searchsorted(key, ex.ray * span + ex.depth - JOINT_GAP_MM, side="left")
     for j in range(_JOINT_LOOKAHEAD):
         idx = np.minimum(lo + j, len(key) - 1)
         ok = (lo + j < len(key)) & (ex.entry_ray[idx] == ex.ray) & (ex.entry_depth[idx] <= ex.depth + JOINT_GAP_MM) \

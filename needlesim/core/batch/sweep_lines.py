@@ -11,7 +11,10 @@ path:
    one offset by radius + margin give each structure's first *contact* and *margin*
    depth. The offset surfaces err early -- the safe side -- within :data:`SWEEP_TOL`;
    where a ray's binding contact was met on the mitre of a sharp edge it is solved
-   exactly, as :meth:`Engine.contact_depths` does (:func:`refine_binding`).
+   exactly, as :meth:`Engine.contact_depths` does (:func:`refine_binding`), and every
+   first hit on a fold of an offset surface (a tube bent more tightly than the offset) is
+   solved exactly too (:func:`contact_table`). A margin depth is never later than the
+   contact depth of the same structure.
 
 Rays whose crossings are ambiguous (through an edge or vertex, a tangent touch) are
 settled one by one by the engine's crossing cleanup; they are rare.
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..needle.engine import PROBE_DIRECTION, Engine
-from ..geometry.proximity import first_contact_depth
+from ..geometry.proximity import first_contact_depths
 from ..geometry.raycast import Backend, RayHits
 from ..needle.breach import JOINT_GAP_MM
 from .sweep_breach import Exits, classify_exits, first_breaches
@@ -100,6 +103,8 @@ def cast_lines(engine: Engine, entry_points: np.ndarray, d: np.ndarray, length_m
     else:
         near, mitre = contact_table(engine, punct, d, engine.radius + engine.margin, length_mm)
         refine_binding(engine, near, mitre, punct, d, engine.radius + engine.margin, length_mm, cr.breach_mm)
+        # a needle touching a structure is within the margin of it: never later than the contact
+        np.minimum(near, contact, out=near)
     return RayDepths(punct, on_skin, cr.enter_mm, cr.breach_mm, cr.breach_structure, cr.breach_kind,
                      cr.danger_breach_mm, contact, near)
 
@@ -142,7 +147,13 @@ def contact_table(engine: Engine, origins: np.ndarray, d: np.ndarray, distance: 
     structure, and (n, k) whether that depth was first met on the mitre of a sharp edge
     (where the offset surface may err early by more than :data:`SWEEP_TOL`; see
     :func:`refine_binding`). Batched offset casts on embree; the exact per-ray reference
-    on the exact backend."""
+    on the exact backend.
+
+    Where an offset surface folds over itself (a tube bent more tightly than the offset
+    distance), a ray can meet the fold before the true surface: from behind (its first hit
+    on that structure leaves rather than enters, which parity would read as "inside from
+    the start") or on an inverted face. Such a first hit says nothing valid; every one is
+    solved exactly (:func:`exact_contacts`)."""
     n, k = len(d), len(engine.critical_ids)
     mitre = np.zeros((n, k), bool)
     if k == 0:
@@ -151,8 +162,11 @@ def contact_table(engine: Engine, origins: np.ndarray, d: np.ndarray, distance: 
         return np.stack([engine.contact_depths(o, di, distance, t_max) for o, di in zip(origins, d)]), mitre
     hits = engine.offset_casters[distance].all_hits(origins, d, t_max)
     out, first = first_hits_by_geom(hits, n, k)
-    on_mitre = _mitre_faces(engine, distance)[hits.face[first]]
-    mitre[hits.ray[first][on_mitre], hits.geom[first][on_mitre]] = True
+    ray, geom, face = hits.ray[first], hits.geom[first], hits.face[first]
+    folded = ~hits.entering[first] | _folded_faces(engine, distance)[face]
+    out[ray[folded], geom[folded]] = exact_contacts(engine, ray[folded], geom[folded], origins, d, distance, t_max)
+    on_mitre = _mitre_faces(engine, distance)[face] & ~folded
+    mitre[ray[on_mitre], geom[on_mitre]] = True
     out[out > t_max] = np.inf
     return out, mitre
 
@@ -164,7 +178,7 @@ def refine_binding(engine: Engine, depth: np.ndarray, mitre: np.ndarray, origins
     wherever it was met on a mitre; repeat while the new smallest is also one. The
     verdicts, the maximum safe depth and the first critical structure depend on nothing
     else; other structures' columns may stay early at sharp edges (the safe side). A
-    few rays per sweep."""
+    few rays per sweep, solved together."""
     if not depth.shape[1]:
         return
     rows = np.arange(len(depth))
@@ -173,12 +187,12 @@ def refine_binding(engine: Engine, depth: np.ndarray, mitre: np.ndarray, origins
         todo = np.flatnonzero(mitre[rows, k] & (depth[rows, k] <= breach_mm))
         if not len(todo):
             return
-        for i in todo:  # only rays whose binding contact is on a sharp edge's mitre
-            depth[i, k[i]] = _exact_contact(engine, int(k[i]), origins[i], d[i], distance, t_max)
-            mitre[i, k[i]] = False
+        depth[todo, k[todo]] = exact_contacts(engine, todo, k[todo], origins, d, distance, t_max)
+        mitre[todo, k[todo]] = False
 
 
 _MITRES: dict[tuple[int, float], np.ndarray] = {}
+_FOLDS: dict[tuple[int, float], np.ndarray] = {}
 
 
 def _mitre_faces(engine: Engine, distance: float) -> np.ndarray:
@@ -192,14 +206,44 @@ def _mitre_faces(engine: Engine, distance: float) -> np.ndarray:
     return _MITRES[key]
 
 
-def _exact_contact(engine: Engine, g: int, origin: np.ndarray, d: np.ndarray, distance: float, t_max: float) -> float:
-    """First depth at which ``origin + t d`` comes within ``distance`` of critical
-    structure ``g`` (float64, its triangles near the line)."""
+def _folded_faces(engine: Engine, distance: float) -> np.ndarray:
+    """(m,) bool per offset-surface triangle: turned over by the offset (its normal faces
+    away from the original triangle's: part of a fold)."""
+    key = (id(engine), float(distance))
+    if key not in _FOLDS:
+        cos = np.einsum("ij,ij->i", engine.offset_casters[distance].soup.normals, engine.critical_soup.normals)
+        _FOLDS[key] = cos <= 0.0
+    return _FOLDS[key]
+
+
+#: Largest (ray, triangle) candidate table :func:`exact_contacts` builds at once.
+_EXACT_BATCH = 1 << 20
+
+
+def exact_contacts(engine: Engine, rays: np.ndarray, geoms: np.ndarray, origins: np.ndarray, d: np.ndarray,
+                   distance: float, t_max: float) -> np.ndarray:
+    """(p,) first depth at which the axis of ray ``rays[i]`` comes within ``distance`` of
+    critical structure ``geoms[i]`` (float64, exact; ``inf`` beyond ``t_max``), as
+    :meth:`Engine.contact_depths` solves it for one ray: every (ray, triangle) pair a
+    bounding-sphere test cannot rule out, solved in one vectorised call per structure."""
     soup = engine.critical_soup
-    cand = np.arange(soup.geom_starts[g], soup.geom_starts[g + 1])
-    cand = cand[soup.near_line_subset(cand, origin, d, distance, t_max)]
-    t = float(first_contact_depth(origin, d, distance, soup.triangles[cand]).min(initial=np.inf))
-    return t if t <= t_max else np.inf
+    out = np.full(len(rays), np.inf)
+    for g in np.unique(geoms):  # per structure, a handful
+        sel = np.flatnonzero(geoms == g)
+        tri = np.arange(soup.geom_starts[g], soup.geom_starts[g + 1])
+        c, reach2 = soup.centers[tri], (soup.radii[tri] + distance) ** 2
+        for part in np.array_split(sel, -(-len(sel) * len(tri) // _EXACT_BATCH)):
+            o, dd = origins[rays[part]], d[rays[part]]
+            w = c[None, :, :] - o[:, None, :]
+            t = np.clip(np.einsum("ptj,pj->pt", w, dd), 0.0, t_max)
+            w -= t[:, :, None] * dd[:, None, :]
+            pi, ti = np.nonzero(np.einsum("ptj,ptj->pt", w, w) <= reach2[None, :])
+            depth = first_contact_depths(o[pi], dd[pi], distance, soup.triangles[tri[ti]])
+            best = np.full(len(part), np.inf)
+            np.minimum.at(best, pi, depth)
+            out[part] = best
+    out[out > t_max] = np.inf
+    return out
 
 
 def _sorted_groups(hits: RayHits, n_geoms: int) -> tuple[np.ndarray, np.ndarray]:

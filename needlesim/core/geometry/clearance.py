@@ -90,9 +90,12 @@ class ClearanceIndex:
     def query(self, p: np.ndarray, q: np.ndarray, *, horizon_mm: float = np.inf
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per mesh: the distance from segment ``p-q`` to its surface and the two closest
-        points. Exact for every mesh that may come within ``horizon_mm``; a mesh that
-        certainly stays beyond it gets the distance to its nearest cluster representative
-        (a point on its surface: an upper bound, within a cluster's size of the truth).
+        points. Exact for every mesh that may come within ``horizon_mm`` of the segment; a
+        mesh that certainly stays beyond it gets the distance to its nearest cluster
+        representative (a point on its surface: an upper bound, within a cluster's size of
+        the truth). Distances are from the segment (the needle's axis): a caller reporting
+        clearances from the needle's surface passes its horizon plus the radius, as the
+        engine does.
 
         Returns ``(distance (k,), on_segment (k, 3), on_mesh (k, 3), exact (k,) bool)``."""
         k = self.n_geoms

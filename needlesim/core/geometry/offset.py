@@ -7,8 +7,9 @@ query on Embree's fast path. The exact backend computes the same Minkowski sum
 analytically (:mod:`needlesim.core.contact`).
 
 Each vertex moves to the point that puts every adjacent face plane at distance ``r``
-(least squares over the faces' unit normals, weighted by the corner angle). Flat and
-concave regions are then exact; at a convex edge the offset planes meet in a mitre that
+(least squares over the faces' unit normals, weighted by the corner angle), lengthened
+where needed so that every adjacent face plane is at least ``r`` away. Flat regions are
+then exact and curved ones never inside the Minkowski sum; at a convex edge the offset planes meet in a mitre that
 lies outside the rounded Minkowski surface, so the offset surface errs early (the safe
 side). The mitre is capped at :data:`MITRE_LIMIT` times ``r``.
 """
@@ -50,7 +51,15 @@ def offset_vertices(vertices: np.ndarray, faces: np.ndarray, distance_mm: float)
         np.add.at(a, f[:, k], w[:, k, None, None] * outer)
         np.add.at(b, f[:, k], w[:, k, None] * n)
     move = _solve_normal_equations(a, b * distance_mm, distance_mm)
-    return v + move
+    # least squares leaves some face planes of a curved neighbourhood nearer than the
+    # offset (there the offset surface would sit inside the Minkowski sum and err late):
+    # lengthen each move until every adjacent face's plane is at least ``distance_mm`` away
+    closest = np.full(len(v), np.inf)
+    for k in range(3):
+        np.minimum.at(closest, f[:, k], np.einsum("ij,ij->i", n, move[f[:, k]]))
+    short = (closest > 0) & (closest < distance_mm) & np.isfinite(closest)
+    move[short] *= (distance_mm / closest[short])[:, None]
+    return v + _cap(move, distance_mm)
 
 
 def _corner_angles(tri: np.ndarray) -> np.ndarray:
@@ -73,6 +82,11 @@ def _solve_normal_equations(a: np.ndarray, b: np.ndarray, distance: float) -> np
     inv = np.divide(1.0, evals, out=np.zeros_like(evals), where=keep)
     coeff = np.einsum("vji,vj->vi", evecs, b) * inv
     move = np.einsum("vij,vj->vi", evecs, coeff)
+    return _cap(move, distance)
+
+
+def _cap(move: np.ndarray, distance: float) -> np.ndarray:
+    """Moves no longer than :data:`MITRE_LIMIT` x ``distance``."""
     norm = np.linalg.norm(move, axis=1, keepdims=True)
     cap = MITRE_LIMIT * abs(distance)
     return np.where(norm > cap, move * (cap / np.maximum(norm, 1e-300)), move)

@@ -5,7 +5,9 @@ Two backends, always chosen explicitly and recorded in every report:
 ``Backend.EMBREE``
     Intel Embree through ``embreex`` (float32, BVH, millions of rays per second). Each
     round casts every live ray once; a ray is re-launched just past its hit until it
-    leaves the range, so *one all-hits cast per direction gives every depth*. Hit depths
+    leaves the range, so *one all-hits cast per direction gives every depth*. Meshes whose
+    boxes come close are cast in separate layers, so that no relaunch can step over
+    another mesh's surface (:class:`EmbreeCaster`). Hit depths
     are then recomputed in float64 on the hit triangle's plane, so they agree with the
     exact backend to ~1e-9 mm wherever both hit the same triangle.
 ``Backend.EXACT``
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .layers import MAX_LAYERS, Layer, NearCells, separated_layers
 from .soup import TriangleSoup
 from ..tolerances import TOL
 
@@ -102,29 +105,55 @@ def _finish(soup: TriangleSoup, ray, t, face, directions) -> RayHits:
 
 
 class EmbreeCaster:
-    """All-hits casting with Embree; geometry re-centred on its box for float32 precision."""
+    """All-hits casting with Embree; geometry re-centred on its box for float32 precision.
+
+    Embree gives one nearest hit per cast, so a ray is relaunched a small step past each
+    hit, and a surface of another mesh within that step could be skipped. Every ray is
+    cast once through all meshes; around each hit where another *layer* of meshes has a
+    surface within twice the step (:class:`~needlesim.core.geometry.layers.NearCells`),
+    those layers, in which no two meshes come that close
+    (:func:`~needlesim.core.geometry.layers.separated_layers`), are cast again over a few
+    steps. So every crossing of every mesh is found whatever the spacing between surfaces
+    of different meshes (touching, overlapping or microns apart), at the cost of a few
+    short casts where surfaces of different meshes are close.
+    """
 
     backend = Backend.EMBREE
 
     def __init__(self, soup: TriangleSoup) -> None:
-        from embreex import rtcore_scene
-        from embreex.mesh_construction import TriangleMesh
-
         self.soup = soup
         tri = soup.triangles.reshape(-1, 3)
         self.origin = (tri.min(axis=0) + tri.max(axis=0)) / 2 if len(tri) else np.zeros(3)
-        self.scene = rtcore_scene.EmbreeScene()
-        if len(soup):
-            verts = (tri - self.origin).astype(np.float32)
-            TriangleMesh(self.scene, verts, np.arange(len(verts), dtype=np.int32).reshape(-1, 3))
         extent = float(np.ptp(tri, axis=0).max()) if len(tri) else 1.0
-        _ = soup.normals  # computed once here, not on the first cast
-        if len(soup):  # Embree builds its BVH on the first query: do it now, not on a slider move
-            self.scene.run(np.zeros((1, 3), np.float32), np.array([[0, 0, 1]], np.float32))
         self.step = max(TOL.embree_step_mm, TOL.embree_step_rel * extent)
+        _ = soup.normals  # computed once here, not on the first cast
+        groups = separated_layers(soup, 2 * self.step)
+        self.full = self._layer(np.arange(len(soup))) if len(soup) else None
+        self.layers = [self._layer(np.concatenate([np.arange(soup.geom_starts[g], soup.geom_starts[g + 1])
+                                                   for g in geoms])) for geoms in groups] if len(groups) > 1 else []
+        self.near = None  # which rays need the layers; None: one layer is all of it, or every ray does
+        if 1 < len(groups) <= MAX_LAYERS:
+            layer_of_geom = np.zeros(soup.n_geoms, np.int64)
+            for i, geoms in enumerate(groups):
+                layer_of_geom[geoms] = i
+            self.layer_of_face = layer_of_geom[soup.geom]
+            self.near = NearCells(soup, layer_of_geom, 2 * self.step)
+
+    def _layer(self, faces: np.ndarray) -> Layer:
+        from embreex import rtcore_scene
+        from embreex.mesh_construction import TriangleMesh
+
+        scene = rtcore_scene.EmbreeScene()
+        tri = self.soup.triangles[faces].reshape(-1, 3) - self.origin
+        TriangleMesh(scene, tri.astype(np.float32), np.arange(len(tri), dtype=np.int32).reshape(-1, 3))
+        # Embree builds its BVH on the first query: do it now, not on a slider move
+        scene.run(np.zeros((1, 3), np.float32), np.array([[0, 0, 1]], np.float32))
+        return Layer(scene, faces, tri.min(axis=0) - self.step, tri.max(axis=0) + self.step)
 
     def all_hits(self, origins: np.ndarray, directions: np.ndarray, t_max: float | np.ndarray,
                  *, max_rounds: int = 256) -> RayHits:
+        """Every hit within ``t_max`` of each ray; ``max_rounds`` bounds the hits per ray
+        and cast (1: at least the nearest hit of each ray)."""
         origins = np.atleast_2d(np.asarray(origins, dtype=np.float64))
         directions = np.atleast_2d(np.asarray(directions, dtype=np.float64))
         n = len(origins)
@@ -132,26 +161,60 @@ class EmbreeCaster:
         if len(self.soup) == 0 or n == 0:
             return _finish(self.soup, np.zeros(0, int), np.zeros(0), np.zeros(0, int), directions)
         d32 = directions.astype(np.float32)
-        if n == 1:  # the interactive path: scalars, no fancy indexing
-            ray, face, t = self._one_ray(origins[0], directions[0], d32, float(t_max[0]), max_rounds)
-        else:
-            ray, face, t = self._many_rays(origins, directions, d32, t_max, max_rounds)
+        ray, face, t = self._cast(self.full, np.arange(n), origins, directions, d32, t_max, max_rounds)
+        if self.layers and self.near is None:  # too many layers to tell apart: every ray, every layer
+            parts = [self._cast(layer, np.arange(n), origins, directions, d32, t_max, max_rounds)
+                     for layer in self.layers]
+            ray, face, t = (np.concatenate(a) for a in zip(*parts))
+        elif self.layers:
+            ray, face, t = self._add_skipped(ray, face, t, origins, directions, d32, max_rounds)
         ok = (t >= 0) & (t <= t_max[ray])
         return _finish(self.soup, ray[ok], t[ok], face[ok], directions)
 
-    def _many_rays(self, origins, directions, d32, t_max, max_rounds):
+    def _add_skipped(self, ray, face, t, origins, directions, d32, max_rounds):
+        """Add the hits the relaunch may have stepped over: around each hit whose cell holds
+        other layers, those layers are cast over ``[t - step, t + 2 step]`` (a skipped
+        surface lies within one step past the hit; its layer marks the hit's cell)."""
+        others = self.near.other_layers(origins[ray] + t[:, None] * directions[ray], self.layer_of_face[face])
+        near = np.flatnonzero(others)
+        parts = [(ray, face, t)]
+        for i, layer in enumerate(self.layers):
+            w = near[(others[near] >> np.uint64(i)) & np.uint64(1) == 1]
+            if not len(w):
+                continue
+            r, t0 = ray[w], t[w] - self.step
+            o = origins[r] + t0[:, None] * directions[r]
+            k, f, tk = self._many_rays(layer, np.arange(len(w)), o, directions[r], d32[r],
+                                       np.full(len(w), 3 * self.step), max_rounds)
+            parts.append((r[k], f, tk + t0[k]))
+        if len(parts) == 1:
+            return ray, face, t
+        new_ray, new_face, new_t = (np.concatenate(a) for a in zip(*parts[1:]))
+        # a ray crosses a triangle once: drop what the first cast (or another window) found
+        m = len(self.soup)
+        _, first = np.unique(new_ray * m + new_face, return_index=True)
+        first = first[~np.isin((new_ray * m + new_face)[first], ray * m + face)]
+        return np.concatenate([ray, new_ray[first]]), np.concatenate([face, new_face[first]]), \
+            np.concatenate([t, new_t[first]])
+
+    def _cast(self, layer: Layer, live: np.ndarray, origins, directions, d32, t_max, max_rounds):
+        if len(origins) == 1:  # the interactive path: scalars, no fancy indexing
+            return self._one_ray(layer, origins[0], directions[0], d32, float(t_max[0]), max_rounds)
+        return self._many_rays(layer, live, origins, directions, d32, t_max, max_rounds)
+
+    def _many_rays(self, layer, live, origins, directions, d32, t_max, max_rounds):
         """One embree call per round for every live ray; Embree returns only the triangle
         (asking it for distances is several times slower), and the depth is solved in
         float64 on that triangle's plane."""
         n = len(origins)
         base = origins - self.origin
-        live, t0, last = np.arange(n), np.zeros(n), np.full(n, -1)
+        t0, last = np.zeros(n), np.full(n, -1)
         out_ray, out_face, out_t = [], [], []
         for _ in range(max_rounds):
             o = (base[live] + t0[live, None] * directions[live]).astype(np.float32)
-            prim = self.scene.run(o, d32[live], dists=(t_max[live] - t0[live]).astype(np.float32))
+            prim = layer.scene.run(o, d32[live], dists=(t_max[live] - t0[live]).astype(np.float32))
             hit = prim != -1
-            rays, face = live[hit], prim[hit].astype(np.int64)
+            rays, face = live[hit], layer.faces[prim[hit]]
             t = self._plane_t(origins[rays], directions[rays], face)
             fresh = face != last[rays]
             out_ray.append(rays[fresh]); out_face.append(face[fresh]); out_t.append(t[fresh])
@@ -162,7 +225,7 @@ class EmbreeCaster:
                 break
         return np.concatenate(out_ray), np.concatenate(out_face), np.concatenate(out_t)
 
-    def _one_ray(self, origin: np.ndarray, d: np.ndarray, d32: np.ndarray, t_max: float,
+    def _one_ray(self, layer, origin: np.ndarray, d: np.ndarray, d32: np.ndarray, t_max: float,
                  max_rounds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         base = origin - self.origin
         o32, dist = np.empty((1, 3), np.float32), np.empty(1, np.float32)
@@ -171,9 +234,10 @@ class EmbreeCaster:
         for _ in range(max_rounds):
             o32[0] = base + t0 * d
             dist[0] = t_max - t0
-            prim = int(self.scene.run(o32, d32, dists=dist)[0])
+            prim = int(layer.scene.run(o32, d32, dists=dist)[0])
             if prim == -1:
                 break
+            prim = int(layer.faces[prim])
             nrm = normals[prim]
             denom = float(d @ nrm)
             t = float((corner[prim] - origin) @ nrm) / denom if abs(denom) > TOL.parallel_det else t0

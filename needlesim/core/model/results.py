@@ -88,9 +88,10 @@ class Contact:
     clearance_mm : gap between the needle's outer surface (skin puncture to tip) and the
         structure; <= 0 is contact, ``-radius`` means the axis itself reaches it.
     needle_point, structure_point : the closest points (RAS mm).
-    clearance_exact : False when the structure stays beyond
-        ``Tolerances.exact_clearance_horizon_mm`` and the clearance is an upper bound within a
-        few mm of the truth (no verdict depends on it).
+    clearance_exact : False when the structure stays farther than
+        ``Tolerances.exact_clearance_horizon_mm`` (25 mm, or margin + 10 mm if more) from the
+        needle's surface, and the clearance is an upper bound within a few mm of the truth (no
+        verdict depends on it). Every clearance up to that horizon is exact.
     """
 
     structure: str

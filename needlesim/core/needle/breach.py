@@ -4,8 +4,10 @@ sacrum. The kind decides how severe the breach is (:mod:`needlesim.core.verdict.
 
 Rules, in order, for the exit point ``p`` of a bone on side ``s`` with outward normal ``n``:
 
-1. another bone is entered within :data:`JOINT_GAP_MM` after the exit: the sacroiliac joint
-   when one of the two is the sacrum, else a joint between those bones;
+1. another bone is entered within :data:`JOINT_GAP_MM` of the exit -- after it, or before it
+   where the two meshes touch or overlap at the joint: the sacroiliac joint when one of the
+   two is the sacrum, else a joint between those bones (the breach then goes into that
+   bone);
 2. the scene has a ``{s}-sciatic-notch-top`` landmark within :data:`NOTCH_RADIUS_MM` of ``p``:
    the greater sciatic notch;
 3. ``n`` points clearly away from the midline (``n . lateral(s) >`` :data:`TABLE_COSINE`):
@@ -23,8 +25,9 @@ import numpy as np
 from ..model.conventions import lateral_unit
 from ..model.scene import Role, Side, Structure
 
-#: A bone entered this close after another was left is across a joint, mm (the sacroiliac
-#: joint space is 2-4 mm on CT; 6 mm allows for cartilage and an oblique crossing).
+#: A bone entered this close to where another is left (after it, or before it where the
+#: meshes overlap) is across a joint, mm (the sacroiliac joint space is 2-4 mm on CT; 6 mm
+#: allows for cartilage and an oblique crossing).
 JOINT_GAP_MM = 6.0
 #: An exit this close to the top of the greater sciatic notch is through the notch, mm.
 NOTCH_RADIUS_MM = 20.0

@@ -32,7 +32,7 @@ from ..geometry.raycast import Backend, RayHits, make_caster
 from ..model.results import Breach, Contact, Hit, PathSegment, Tissue, _pt
 from ..model.scene import Role, Scene
 from .tissue import Interval, breaches, clean_crossings, inside_intervals, structure_intervals, tissue_path
-from ..tolerances import TOL, CAST_LEAD_IN_MM, DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, SKIN_SEARCH_MM
+from ..tolerances import TOL, CAST_LEAD_IN_MM, clearance_horizon_mm, DEFAULT_MARGIN_MM, DEFAULT_MAX_LENGTH_MM, SKIN_SEARCH_MM
 from ..model.trajectory import Trajectory
 
 #: Direction of the inside/outside probe ray (unit; irrational-looking on purpose).
@@ -88,8 +88,9 @@ class Engine:
         self.scene, self.backend = scene, Backend(backend)
         self.refine_contacts = bool(refine_contacts)
         self.radius, self.margin = needle_diameter_mm / 2.0, float(margin_mm)
-        # past this an exact clearance decides nothing (see Tolerances.exact_clearance_horizon_mm)
-        self.clearance_horizon = max(TOL.exact_clearance_horizon_mm, self.margin + self.radius + 10.0)
+        # past this an exact clearance decides nothing (see Tolerances.exact_clearance_horizon_mm);
+        # the horizon is a clearance (from the needle's surface), the index measures from its axis
+        self.clearance_horizon = clearance_horizon_mm(self.margin) + self.radius
         self.structures = list(scene.structures)
         self.soup = TriangleSoup.from_meshes([(s.vertices, s.faces) for s in self.structures])
         self.caster = make_caster(self.soup, self.backend)
@@ -218,19 +219,22 @@ class Engine:
 
     def _classified(self, found, hits: RayHits, depth: np.ndarray, crossings: np.ndarray, intervals,
                     puncture: np.ndarray, d: np.ndarray, landmarks) -> tuple[Breach, ...]:
-        """Name how each breach leaves its bone (:mod:`needlesim.core.needle.breach`)."""
+        """Name how each breach leaves its bone (:mod:`needlesim.core.needle.breach`); a
+        breach across a joint goes into the other bone."""
+        del intervals  # the joint rule reads the crossings, as the batched sweep does
+        bone = np.array([st.is_bone and not st.critical for st in self.structures])
+        ent = [(float(depth[i]), int(hits.geom[i])) for i, entering in crossings
+               if entering and bone[hits.geom[i]] and not self.endosteal[hits.face[i]]]
         out = []
         for b in found:
-            s = next(st for st in self.structures if st.name == b.structure)
+            g = self.structures.index(next(st for st in self.structures if st.name == b.structure))
             normal = -d
             for i, entering in crossings:  # the leaving crossing at the breach's depth
-                if not entering and self.structures[hits.geom[i]].name == s.name and abs(depth[i] - b.depth_mm) <= 1e-6:
+                if not entering and hits.geom[i] == g and abs(depth[i] - b.depth_mm) <= 1e-6:
                     normal = self.soup.normals[hits.face[i]]
-            nxt = next((iv.structure for iv in sorted(intervals, key=lambda iv: iv.start)
-                        if iv.structure.is_bone and iv.structure.name != s.name
-                        and b.depth_mm < iv.start <= b.depth_mm + JOINT_GAP_MM), None)
-            kind = classify(s, puncture + b.depth_mm * d, normal, nxt, landmarks)
-            out.append(replace(b, through=kind.value))
+            nxt = next((self.structures[h] for t, h in ent if h != g and abs(t - b.depth_mm) <= JOINT_GAP_MM), None)
+            kind = classify(self.structures[g], puncture + b.depth_mm * d, normal, nxt, landmarks)
+            out.append(replace(b, through=kind.value, into=b.into if nxt is None else f"the {nxt.name}"))
         return tuple(out)
 
     def _shell_intervals(self, st, sel, entering, depth, cosine, hits: RayHits, length: float, start_inside: bool):

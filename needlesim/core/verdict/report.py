@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ..._version import __version__
+from ..tolerances import clearance_horizon_mm
 from .risk import RiskReport, short_of_bone
 
 
@@ -62,7 +63,8 @@ def format_report(report: RiskReport, *, max_clearances: int = 8) -> str:
     lines += [f"breach: {b.describe()}" for b in ev.breaches]
     contacts = sorted(ev.contacts, key=lambda c: c.clearance_mm)[:max_clearances]
     if contacts:
-        lines.append(f"clearance (needle surface to structure; margin {ev.margin_mm:g} mm):")
+        lines.append(f"clearance (needle surface to structure; margin {ev.margin_mm:g} mm; "
+                     f"~: farther than {clearance_horizon_mm(ev.margin_mm):g} mm, an upper bound):")
         lines += [f"  {c.structure:<28} {'' if c.clearance_exact else '~'}{c.clearance_mm:7.1f} mm" for c in contacts]
     env = report.envelope
     lines.append(f"envelope {env.name} ({'inside' if report.inside_envelope else 'OUTSIDE'}): "
