@@ -14,11 +14,6 @@ import numpy as np
 
 from ..errors import ManifestError
 
-#: Decimals of a written coordinate, mm: 1e-6 mm (a nanometre) is far below any mesh's
-#: precision, and rounding there makes a written file the same bytes on every machine
-#: (the last float digits of a landmark vary with the BLAS and numpy build).
-POSITION_DECIMALS = 6
-
 SCHEMA = "https://raw.githubusercontent.com/slicer/slicer/master/Modules/Loadable/Markups/Resources/Schema/markups-schema-v1.0.3.json#"
 
 
@@ -76,6 +71,12 @@ def _control_points(points: Mapping[str, np.ndarray], descriptions: Mapping[str,
             "selected": True, "locked": True, "visibility": True, "positionStatus": "defined",
         })
     return cps
+
+
+#: Decimals of a written coordinate, mm: 1e-6 mm (a nanometre) is far below any mesh's
+#: precision, and rounding there makes a written file the same bytes on every machine
+#: (the last float digits of a landmark vary with the BLAS and numpy build).
+POSITION_DECIMALS = 6
 
 
 def markups_document(kind: str, points: Mapping[str, np.ndarray], *, name: str = "",
