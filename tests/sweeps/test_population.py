@@ -39,7 +39,7 @@ def test_seeds_are_reproducible_and_prefix_stable():
 def test_identical_phantoms_give_the_single_sweep_and_failures_are_skipped(monkeypatch, template):
     bad = phantom_seeds(9, 3)[1]
 
-    def fake(t, m):  # the template itself; one seed fails as a warp without a landmark would
+    def fake(t, m, **kwargs):  # the template itself; one seed fails as a warp without a landmark would
         if m.seed == bad:
             raise AnatomyError("no left-psis on the warped pelvis")
         return t
