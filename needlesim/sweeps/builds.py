@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, fields
@@ -35,19 +36,19 @@ from .runner import SceneSource
 KEY_CHARS = 20
 #: Bump when the builder changes what it builds from the same parameters (invalidates caches).
 BUILD_SCHEMA = 2
-#: Called with each finished individual: ``(seed, folder or scene or None, reason or None, extra)``.
-Finished = Callable[[int, "Path | Scene | None", "str | None", object], None]
 
 
 @dataclass(frozen=True)
 class Outcome:
     """One individual: built (``result`` a folder, or a scene when nothing is cached) or
-    skipped (``reason``); ``extra`` is what ``then`` returned for it."""
+    skipped (``reason``); ``extra`` is what ``then`` returned for it; ``seconds`` how long
+    its build took in its worker (None: found in the cache)."""
 
     seed: int
     result: Path | Scene | None = None
     reason: str | None = None
     extra: object = None
+    seconds: float | None = None
 
 
 def _params_dict(params) -> dict:
@@ -128,20 +129,22 @@ def build_one(source: SceneSource, cache: BuildCache, m, then: Callable[[Scene],
     from ..anatomy.individuals import make_individual
     from ..core.io.manifest import load_scene
 
-    found = cache.lookup(m)
+    found, seconds = cache.lookup(m), None
     if found is None:
+        template = _template(source)
+        t0 = time.perf_counter()
         try:
-            scene = make_individual(_template(source), m, params=cache.params)
+            scene = make_individual(template, m, params=cache.params)
         except NeedlesimError as exc:
             found = f"{type(exc).__name__}: {exc}"
             cache.skip(m, found)
         else:
             found = cache.put(m, scene)
+        seconds = time.perf_counter() - t0
     if isinstance(found, str):
-        return Outcome(m.seed, reason=found)
-    if then is None:
-        return Outcome(m.seed, found)
-    return Outcome(m.seed, found, extra=then(found if isinstance(found, Scene) else load_scene(found)))
+        return Outcome(m.seed, reason=found, seconds=seconds)
+    extra = None if then is None else then(found if isinstance(found, Scene) else load_scene(found))
+    return Outcome(m.seed, found, extra=extra, seconds=seconds)
 
 
 def _pool_init(source: SceneSource) -> None:
@@ -150,9 +153,11 @@ def _pool_init(source: SceneSource) -> None:
 
 def build_many(source: SceneSource, morphometries: Sequence, cache: BuildCache, *, workers: int = 1,
                scheduler: str | None = None, then: Callable[[Scene], object] | None = None,
-               progress: bool | None = None, label: str = "individuals") -> list[Outcome]:
+               progress: bool | None = None, label: str = "individuals",
+               on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Every individual of ``morphometries``, in their order (module docstring); a bar on
-    a terminal (``progress=None``) counts them as they finish."""
+    a terminal (``progress=None``) counts them as they finish, and ``on_outcome`` is called
+    with each one built or skipped in this run (e.g. to record it at once)."""
     out: dict[int, Outcome] = {}
     todo = []
     for k, m in enumerate(morphometries):
@@ -166,6 +171,8 @@ def build_many(source: SceneSource, morphometries: Sequence, cache: BuildCache, 
         def finished(k: int, outcome: Outcome) -> None:
             out[k] = outcome
             bar.update(1)
+            if on_outcome is not None:
+                on_outcome(outcome)
 
         if scheduler is not None:
             _run_dask(scheduler, source, [(k, morphometries[k]) for k in todo], cache, then, finished)
