@@ -95,9 +95,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .core.tolerances import DEFAULT_MARGIN_MM, DEFAULT_NEEDLE_DIAMETER_MM
     from .core.model.trajectory import Trajectory
 
-    traj = Trajectory(_parse_entry(args.entry), args.lateral, args.inferior, args.depth, side=args.side,
-                      needle_diameter_mm=DEFAULT_NEEDLE_DIAMETER_MM if args.needle is None else args.needle)
+    entry = _parse_entry(args.entry)
     scene = _load_scene(args.scene)
+    if isinstance(entry, str):
+        scene.landmark(entry)  # an unknown name: say so and list the known ones, before asking for a side
+    traj = Trajectory(entry, args.lateral, args.inferior, args.depth, side=args.side,
+                      needle_diameter_mm=DEFAULT_NEEDLE_DIAMETER_MM if args.needle is None else args.needle)
     report = check(scene, traj, envelope=args.envelope, backend=args.backend,
                    margin_mm=DEFAULT_MARGIN_MM if args.margin is None else args.margin)
     if args.json:

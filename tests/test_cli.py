@@ -90,6 +90,16 @@ class _nullcontext:
         return False
 
 
+@pytest.mark.parametrize("entry", ["foo", "psis", "left-psiss"])
+def test_an_unknown_landmark_is_named_with_the_known_ones(capsys, scene_dir, entry):
+    """Without --side, an unknown name used to say only "cannot tell the side"."""
+    code, out, err = run(capsys, "check", "--entry", entry, "--lateral", "30", "--inferior", "22.5",
+                         "--depth", "60", "--scene", str(scene_dir))
+    assert code == 2 and out == ""
+    assert f"unknown landmark {entry!r}; this scene has: left-psis, right-psis" in err
+    assert "side" not in err and err.count("\n") == 1
+
+
 def test_no_arguments_opens_the_app(monkeypatch):
     import needlesim.gui.app as app
 
