@@ -174,7 +174,9 @@ def build_many(source: SceneSource, morphometries: Sequence, cache: BuildCache, 
             if on_outcome is not None:
                 on_outcome(outcome)
 
-        if scheduler is not None:
+        if not todo:
+            pass
+        elif scheduler is not None:
             _run_dask(scheduler, source, [(k, morphometries[k]) for k in todo], cache, then, finished)
         elif workers <= 1 or len(todo) <= 1:
             for k in todo:
