@@ -122,14 +122,23 @@ def _cmd_envelopes(args: argparse.Namespace) -> int:
 
 
 def _cmd_anatomy(args: argparse.Namespace) -> int:
+    from .anatomy import individuals
     from .anatomy.build import write_scene
-    from .anatomy.individuals import draw_morphometry, make_individual
+    from .sweeps.stages import StageProgress
 
-    m = draw_morphometry(args.seed, sex=args.sex, soft_tissue_mm=args.soft_tissue_mm,
-                         dural_tip=args.dural_level, tilt_deg=args.tilt_deg)
-    template = _load_scene(args.template)
-    scene = make_individual(template, m)
-    folder = write_scene(scene, args.output)
+    m = individuals.draw_morphometry(args.seed, sex=args.sex, soft_tissue_mm=args.soft_tissue_mm,
+                                     dural_tip=args.dural_level, tilt_deg=args.tilt_deg)
+    stage = StageProgress(("loading the template", *individuals.STAGES, "writing"), label="needlesim anatomy")
+    try:
+        stage("loading the template")
+        template = _load_scene(args.template)
+        scene = individuals.make_individual(template, m, on_stage=stage)
+        stage("writing")
+        folder = write_scene(scene, args.output)
+    except BaseException:
+        stage.close(done=False)  # the error is the next line, not after a full bar
+        raise
+    stage.close()
     print(f"wrote {folder}: {m.sex}, sacrum {m.sacrum_width_mm:.1f} x {m.sacrum_height_mm:.1f} mm, "
           f"soft tissue {m.soft_tissue_mm:.1f} mm, dural sac to {m.dural_tip}, tilt {m.tilt_deg:.1f} deg")
     return 0

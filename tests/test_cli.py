@@ -114,3 +114,54 @@ def test_console_script_runs_in_a_fresh_process(scene_dir):
                         "--inferior", "0", "--depth", "1", "--scene", str(scene_dir)], capture_output=True, text=True)
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.strip() == "needlesim check: error: lateral angle must be a finite number of degrees, got nan"
+
+
+# --- needlesim anatomy: progress -------------------------------------------------------------
+
+def _fake_individual(scene):
+    from needlesim.anatomy import individuals
+
+    def fake(template, m, *, on_stage=None, **kwargs):
+        for name in individuals.STAGES:
+            on_stage(name)
+        return scene
+    return fake
+
+
+def test_anatomy_says_each_stage_as_it_starts(capsys, monkeypatch, scene_dir, analytic_scene, tmp_path):
+    """It printed nothing for 30-41 s; off a terminal (a log) each stage is one line on stderr."""
+    from needlesim.anatomy import individuals
+
+    monkeypatch.setattr(individuals, "make_individual", _fake_individual(analytic_scene))
+    code, out, err = run(capsys, "anatomy", "--seed", "3", "--template", str(scene_dir), "-o", str(tmp_path / "ind"))
+    assert code == 0 and out.startswith(f"wrote {tmp_path / 'ind'}")
+    lines = err.splitlines()
+    n = len(individuals.STAGES) + 2
+    assert [ln.split(" (at ")[0] for ln in lines] == [f"needlesim anatomy: {k}/{n} {name}" for k, name in enumerate(
+        ("loading the template", *individuals.STAGES, "writing"), start=1)]
+    assert (tmp_path / "ind" / "scene.toml").is_file()
+
+
+def test_stage_progress_draws_a_bar_on_a_terminal():
+    import io
+
+    from needlesim.sweeps.stages import StageProgress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Tty()
+    stage = StageProgress(("a", "b", "c", "d"), label="job", stream=tty)
+    for name in ("a", "b", "c"):
+        stage(name)
+    shown = tty.getvalue()
+    assert "\n" not in shown and shown.count("\r") == 3  # one line, redrawn
+    assert shown.split("\r")[-1].startswith("job [" + "#" * 15 + "-" * 15 + "] 3/4 c ")  # 2 of 4 stages done
+    stage.close()
+    assert tty.getvalue().endswith("] done in 00:00\n") and "[" + "#" * 30 + "]" in tty.getvalue()
+    failed = Tty()
+    broken = StageProgress(("a", "b"), label="job", stream=failed)
+    broken("a")
+    broken.close(done=False)
+    assert "done" not in failed.getvalue() and failed.getvalue().endswith("\n")

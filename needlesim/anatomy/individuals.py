@@ -53,6 +53,10 @@ SOFT_TISSUE_ITERATIONS = 3
 #: Draws beyond this many SD are redrawn (keeps individuals anatomically plausible).
 TRUNCATE_SD = 2.5
 SEXES = ("female", "male")
+#: The stages of :func:`make_individual`, in order, as passed to its ``on_stage`` (the last
+#: four are :func:`~needlesim.anatomy.build.build_scene`'s).
+STAGES = ("template landmarks", "warp", "landmarks carried and checked", "skin and soft tissue",
+          "landmarks", "free space", "dural sac, roots and nerves", "vessels")
 
 
 @dataclass(frozen=True)
