@@ -22,12 +22,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .help import doc_reference
+
+    conventions = doc_reference("conventions.md")
     p = _Parser(prog="needlesim", description="Aim a bone-marrow harvest needle and see the risk.")
     p.add_argument("--version", action="version", version=f"needlesim {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     c = sub.add_parser("check", help="evaluate one trajectory and print its verdict",
                        description="Evaluate one trajectory: hits, tissue path, clearances, verdict. "
-                                   "Angles in degrees, depths in mm (see docs/conventions.md).")
+                                   f"Angles in degrees, depths in mm (see {conventions}).")
     c.add_argument("--entry", required=True,
                    help="bone entry: a landmark name (e.g. left-psis) or coordinates 'x,y,z' in RAS mm")
     c.add_argument("--side", choices=["left", "right"], help="side of entry (inferred from a left-/right- landmark)")
@@ -45,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_check)
     e = sub.add_parser("envelopes", help="list the built-in safe envelopes")
     e.set_defaults(func=_cmd_envelopes)
+    d = sub.add_parser("docs", help="where the documentation is (shipped with needlesim)",
+                       description="Print the path of each document shipped with needlesim, or of one.")
+    d.add_argument("name", nargs="?", help="a document, e.g. conventions (default: list them all)")
+    d.set_defaults(func=_cmd_docs)
     n = sub.add_parser("anatomy", help="write the scene of one individual (a warp of the built-in pelvis)",
                        description="Draw published measures for one individual, warp the built-in pelvis and "
                                    "skin to them and rebuild the roots, dura, nerves and vessels. Same seed, same files.")
@@ -118,6 +125,25 @@ def _cmd_envelopes(args: argparse.Namespace) -> int:
     for name in list_envelopes():
         env = load_envelope(name)
         print(f"{name:<14} {env.title}\n{'':<14} {env.citation}")
+    return 0
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from .core.errors import NeedlesimError
+    from .help import doc_path, list_docs
+
+    docs = list_docs()
+    if not docs:
+        raise NeedlesimError("this installation has no documentation; it is in docs/ of the source repository")
+    if args.name is None:
+        for path in docs:
+            print(path)
+        return 0
+    name = args.name if args.name.endswith(".md") else f"{args.name}.md"
+    path = doc_path(name)
+    if path is None:
+        raise NeedlesimError(f"no document {args.name!r}; there are: {', '.join(p.stem for p in docs)}")
+    print(path)
     return 0
 
 
