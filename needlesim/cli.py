@@ -22,12 +22,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .help import doc_reference
+
+    conventions = doc_reference("conventions.md")
     p = _Parser(prog="needlesim", description="Aim a bone-marrow harvest needle and see the risk.")
     p.add_argument("--version", action="version", version=f"needlesim {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     c = sub.add_parser("check", help="evaluate one trajectory and print its verdict",
                        description="Evaluate one trajectory: hits, tissue path, clearances, verdict. "
-                                   "Angles in degrees, depths in mm (see docs/conventions.md).")
+                                   f"Angles in degrees, depths in mm (see {conventions}).")
     c.add_argument("--entry", required=True,
                    help="bone entry: a landmark name (e.g. left-psis) or coordinates 'x,y,z' in RAS mm")
     c.add_argument("--side", choices=["left", "right"], help="side of entry (inferred from a left-/right- landmark)")
@@ -45,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_check)
     e = sub.add_parser("envelopes", help="list the built-in safe envelopes")
     e.set_defaults(func=_cmd_envelopes)
+    d = sub.add_parser("docs", help="where the documentation is (shipped with needlesim)",
+                       description="Print the path of each document shipped with needlesim, or of one.")
+    d.add_argument("name", nargs="?", help="a document, e.g. conventions (default: list them all)")
+    d.set_defaults(func=_cmd_docs)
     n = sub.add_parser("anatomy", help="write the scene of one individual (a warp of the built-in pelvis)",
                        description="Draw published measures for one individual, warp the built-in pelvis and "
                                    "skin to them and rebuild the roots, dura, nerves and vessels. Same seed, same files.")
@@ -98,9 +105,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .core.tolerances import DEFAULT_MARGIN_MM, DEFAULT_NEEDLE_DIAMETER_MM
     from .core.model.trajectory import Trajectory
 
-    traj = Trajectory(_parse_entry(args.entry), args.lateral, args.inferior, args.depth, side=args.side,
-                      needle_diameter_mm=DEFAULT_NEEDLE_DIAMETER_MM if args.needle is None else args.needle)
+    entry = _parse_entry(args.entry)
     scene = _load_scene(args.scene)
+    if isinstance(entry, str):
+        scene.landmark(entry)  # an unknown name: say so and list the known ones, before asking for a side
+    traj = Trajectory(entry, args.lateral, args.inferior, args.depth, side=args.side,
+                      needle_diameter_mm=DEFAULT_NEEDLE_DIAMETER_MM if args.needle is None else args.needle)
     report = check(scene, traj, envelope=args.envelope, backend=args.backend,
                    margin_mm=DEFAULT_MARGIN_MM if args.margin is None else args.margin)
     if args.json:
@@ -121,15 +131,43 @@ def _cmd_envelopes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_anatomy(args: argparse.Namespace) -> int:
-    from .anatomy.build import write_scene
-    from .anatomy.individuals import draw_morphometry, make_individual
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from .core.errors import NeedlesimError
+    from .help import doc_path, list_docs
 
-    m = draw_morphometry(args.seed, sex=args.sex, soft_tissue_mm=args.soft_tissue_mm,
-                         dural_tip=args.dural_level, tilt_deg=args.tilt_deg)
-    template = _load_scene(args.template)
-    scene = make_individual(template, m)
-    folder = write_scene(scene, args.output)
+    docs = list_docs()
+    if not docs:
+        raise NeedlesimError("this installation has no documentation; it is in docs/ of the source repository")
+    if args.name is None:
+        for path in docs:
+            print(path)
+        return 0
+    name = args.name if args.name.endswith(".md") else f"{args.name}.md"
+    path = doc_path(name)
+    if path is None:
+        raise NeedlesimError(f"no document {args.name!r}; there are: {', '.join(p.stem for p in docs)}")
+    print(path)
+    return 0
+
+
+def _cmd_anatomy(args: argparse.Namespace) -> int:
+    from .anatomy import individuals
+    from .anatomy.build import write_scene
+    from .sweeps.stages import StageProgress
+
+    m = individuals.draw_morphometry(args.seed, sex=args.sex, soft_tissue_mm=args.soft_tissue_mm,
+                                     dural_tip=args.dural_level, tilt_deg=args.tilt_deg)
+    stage = StageProgress(("loading the template", *individuals.STAGES, "writing"), label="needlesim anatomy")
+    try:
+        stage("loading the template")
+        template = _load_scene(args.template)
+        scene = individuals.make_individual(template, m, on_stage=stage)
+        stage("writing")
+        folder = write_scene(scene, args.output)
+    except BaseException:
+        stage.close(done=False)  # the error is the next line, not after a full bar
+        raise
+    stage.close()
     print(f"wrote {folder}: {m.sex}, sacrum {m.sacrum_width_mm:.1f} x {m.sacrum_height_mm:.1f} mm, "
           f"soft tissue {m.soft_tissue_mm:.1f} mm, dural sac to {m.dural_tip}, tilt {m.tilt_deg:.1f} deg")
     return 0

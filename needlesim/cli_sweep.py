@@ -29,12 +29,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_sweep(sub: argparse._SubParsersAction) -> None:
+    from .help import doc_reference
     from .sweeps import defaults as D
 
     s = sub.add_parser("sweep", help="evaluate a grid of aims and write one table",
                        description="Evaluate every lateral x inferior aim from each entry, at every depth, and "
                                    "write one tidy table (Parquet, or CSV by extension). Angles in degrees, depths "
-                                   "in mm from the skin puncture (see docs/conventions.md). Ranges are "
+                                   f"in mm from the skin puncture (see {doc_reference('conventions.md')}). Ranges are "
                                    "start:stop:step with stop included.")
     s.add_argument("--entry", default=None, help="entry landmark (default left-psis)")
     s.add_argument("--entries", default=None, help="several entry landmarks, comma separated")

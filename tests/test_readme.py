@@ -25,3 +25,13 @@ def test_quick_start_is_two_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert quick_start()[1] in [line.strip() for line in ci]
+
+
+def test_quick_start_says_what_linux_needs_and_ci_installs_it():
+    text = (ROOT / "README.md").read_text()
+    after = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    apt = re.search(r"apt-get install ([^`]+)`", after)
+    assert apt and "display" in after, "the quick start must say what Linux needs"
+    ci = (ROOT / ".ci" / "run").read_text()
+    for package in apt.group(1).split():
+        assert package in ci, f"{package} is in the README but .ci/run does not install it"

@@ -21,9 +21,10 @@ different slope, which is how tilt changes risk.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -31,12 +32,13 @@ import numpy as np
 import trimesh
 
 from needlesim.anatomy.freespace import FreeSpace
-from needlesim.anatomy.landmarks import find_pelvis_landmarks
+from needlesim.anatomy.landmarks import PelvisLandmarks, find_pelvis_landmarks
 from needlesim.anatomy.neural import SIDES, Canal, build_neural
 from needlesim.anatomy.params import AnatomyError, AnatomyParams
 from needlesim.anatomy.tubefit import BoneDistance, Tube
 from needlesim.anatomy.vessels import superior_gluteal_vessels
 from needlesim.core.io import markups
+from needlesim.core.io.files import current_umask
 from needlesim.core.model.scene import Role, Scene, Side, Structure
 
 #: Bones a pelvis must have, by the names the landmark finder uses.
@@ -86,7 +88,8 @@ def _spaces(bones: Mapping[str, trimesh.Trimesh], lm, params: AnatomyParams) -> 
 def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | None, *,
                 params: AnatomyParams = AnatomyParams(), name: str = "pelvis with built anatomy",
                 description: str = "", source: Mapping[str, str] | None = None,
-                marrow_faces: Mapping[str, np.ndarray] | None = None) -> Scene:
+                marrow_faces: Mapping[str, np.ndarray] | None = None,
+                landmarks: PelvisLandmarks | None = None, on_stage: Callable[[str], None] | None = None) -> Scene:
     """Find the landmarks, move into the tilted neutral frame, build the anatomy (module
     docstring) and return the scene: bones, skin, built structures, landmarks.
 
@@ -101,6 +104,11 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     marrow_faces : mapping of str to (k,) int, optional
         For shell bones, the faces of their inner (endosteal) surface (see
         :mod:`needlesim.core.needle.marrow`); carried onto the bone structures.
+    landmarks : PelvisLandmarks, optional
+        The landmarks of ``bones``, in their frame, when they are known (an individual's,
+        carried through its warp); by default they are found on the bones.
+    on_stage : callable, optional
+        Called with the name of each stage as it starts (for progress).
 
     Raises
     ------
@@ -113,13 +121,18 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     missing = [b for b in REQUIRED_BONES if b not in bones]
     if missing:
         raise AnatomyError(f"cannot build the anatomy: the pelvis lacks {', '.join(missing)}")
-    lm_in = find_pelvis_landmarks(bones)
+    stage = on_stage or (lambda name: None)
+    stage("landmarks")
+    lm_in = find_pelvis_landmarks(bones) if landmarks is None else landmarks
     neutral = lm_in.neutral_matrix
     bn = {k: m.copy().apply_transform(neutral) for k, m in bones.items()}
     lm = lm_in.transformed(neutral)
+    stage("free space")
     fine, wide = _spaces(bn, lm, params)
+    stage("dural sac, roots and nerves")
     neural = build_neural(bn, lm, params, space=fine, wide_space=wide)
     tubes = dict(neural.tubes)
+    stage("vessels")
     distance = BoneDistance(list(bn.values()))
     for side in SIDES:
         for t in superior_gluteal_vessels(bn, lm, side, wide, distance, params):
@@ -205,6 +218,7 @@ def write_scene(scene: Scene, folder: str | Path) -> Path:
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700: follow the umask, as files do
     try:
         for s in scene.structures:
             trimesh.Trimesh(s.vertices, s.faces, process=False).export(tmp / _file_name(s.name), file_type="ply", encoding="binary")

@@ -8,19 +8,26 @@ thin-plate-spline deformation driven by its landmarks so that the measures match
 skin along its normals to the drawn soft-tissue depth; and rebuild the neural structures
 and vessels on the warped bone (:func:`needlesim.anatomy.build.build_scene`). Same seed,
 same individual.
+
+The landmarks are not searched for again on the warped bone: the warp is a known smooth map,
+so the template's landmarks are carried through it and then checked on the warped bone
+(:mod:`needlesim.anatomy.warped_landmarks`); an individual whose warp broke a landmark is
+refused with the reason.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import trimesh
 from scipy.interpolate import RBFInterpolator
 
+from needlesim.anatomy.landmarks import PelvisLandmarks
 from needlesim.anatomy.params import DURAL_TIP_LEVELS, MAX_TILT_DEG, AnatomyError, AnatomyParams
+from needlesim.core.errors import NeedlesimError
 from needlesim.core.model.scene import Role, Scene
 
 BONES = ("sacrum", "coccyx", "left ilium", "right ilium", "left ischium", "right ischium", "left pubis", "right pubis")
@@ -46,6 +53,10 @@ SOFT_TISSUE_ITERATIONS = 3
 #: Draws beyond this many SD are redrawn (keeps individuals anatomically plausible).
 TRUNCATE_SD = 2.5
 SEXES = ("female", "male")
+#: The stages of :func:`make_individual`, in order, as passed to its ``on_stage`` (the last
+#: four are :func:`~needlesim.anatomy.build.build_scene`'s).
+STAGES = ("template landmarks", "warp", "landmarks carried and checked", "skin and soft tissue",
+          "landmarks", "free space", "dural sac, roots and nerves", "vessels")
 
 
 @dataclass(frozen=True)
@@ -140,32 +151,72 @@ def thin_plate_warp(src: np.ndarray, dst: np.ndarray, anchors: np.ndarray, ancho
     return lambda pts: pts + rbf(pts)
 
 
-def make_individual(template: Scene, m: Morphometry, *, params: AnatomyParams | None = None) -> Scene:
-    """Warp ``template`` (a built scene with bones, skin and landmarks, in its neutral frame)
-    to the measures ``m`` and rebuild its anatomy."""
-    from needlesim.anatomy.build import build_scene
+def template_landmarks(template: Scene) -> PelvisLandmarks:
+    """The template's full landmarks (points, axes, canal centreline, mid-planes), found on
+    its bones once per process and geometry; the scene's own landmark points (which may have
+    been corrected by hand) replace the found ones of the same name."""
+    from needlesim.anatomy.landmarks import find_pelvis_landmarks
+    from needlesim.anatomy.warped_landmarks import with_points
 
+    key = template.geometry_key
+    if key not in _TEMPLATE_LANDMARKS:
+        try:
+            found = find_pelvis_landmarks({s.name: s.mesh for s in template if s.is_bone})
+        except NeedlesimError as exc:
+            raise AnatomyError(f"cannot warp {template.name!r}: its own landmarks cannot be found ({exc})") from None
+        _TEMPLATE_LANDMARKS.clear()  # one template at a time is what a run uses
+        _TEMPLATE_LANDMARKS[key] = with_points(found, template.landmarks)
+    return _TEMPLATE_LANDMARKS[key]
+
+
+_TEMPLATE_LANDMARKS: dict[str, PelvisLandmarks] = {}
+
+
+def make_individual(template: Scene, m: Morphometry, *, params: AnatomyParams | None = None,
+                    on_stage: Callable[[str], None] | None = None) -> Scene:
+    """Warp ``template`` (a built scene with bones, skin and landmarks, in its neutral frame)
+    to the measures ``m`` and rebuild its anatomy; ``on_stage`` is called with the name of
+    each stage as it starts.
+
+    Raises
+    ------
+    AnatomyError
+        The template lacks a bone, or the warp broke a landmark
+        (:class:`~needlesim.anatomy.warped_landmarks.LandmarkWarpError`, naming it).
+    """
+    from needlesim.anatomy.build import build_scene
+    from needlesim.anatomy.warped_landmarks import check_warped_landmarks, warp_landmarks
+
+    stage = on_stage or (lambda name: None)
     missing = [b for b in BONES[:1] + BONES[2:] if b not in template.names]
     if missing:
         raise AnatomyError(f"the template scene lacks {', '.join(missing)}")
+    stage("template landmarks")
+    t_lm = template_landmarks(template)
     lm = dict(template.landmarks)
     sacrum = template["sacrum"].vertices
+    stage("warp")
     src, dst = warp_targets(lm, sacrum, m)
     lo, hi = template.bounds
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]) * 1.5
     warp = thin_plate_warp(src, dst, corners, m.sacrum_width_mm / sacrum_measures(sacrum, lm)[0])
-    bones = {s.name: trimesh.Trimesh(warp(s.vertices), s.faces, process=False)
-             for s in template if s.name in BONES}
+    t_bones = {s.name: s.mesh for s in template if s.name in BONES}
+    bones = {k: trimesh.Trimesh(warp(b.vertices), b.faces, process=False) for k, b in t_bones.items()}
+    stage("landmarks carried and checked")
+    w_lm = warp_landmarks(t_lm, warp, bones)
+    check_warped_landmarks(t_lm, t_bones, w_lm, bones)
     skin_s = template.by_role(Role.SKIN)
     skin = None
     if skin_s:
+        stage("skin and soft tissue")
         skin = trimesh.Trimesh(warp(skin_s[0].vertices), skin_s[0].faces, process=False)
         skin = set_soft_tissue(skin, bones, m.soft_tissue_mm)
     p = replace(params or AnatomyParams(), dural_tip=m.dural_tip, tilt_deg=m.tilt_deg)
     marrow = {s.name: s.marrow_faces for s in template if s.name in bones and s.marrow_faces is not None}
     scene = build_scene(bones, skin, params=p, name=f"individual seed {m.seed} ({m.sex})", marrow_faces=marrow,
                         description="a morphometric warp of the Visible Human Female pelvis, not a statistical shape model",
-                        source={"template": template.name, "morphometry": str(asdict(m))})
+                        source={"template": template.name, "morphometry": str(asdict(m))},
+                        landmarks=w_lm, on_stage=stage)
     return replace(scene, metadata={**scene.metadata, "morphometry": asdict(m)})
 
 

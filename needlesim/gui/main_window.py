@@ -499,11 +499,12 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About needlesim", ABOUT_HTML.format(version=__version__))
 
     def show_conventions(self) -> None:
+        from ..help import doc_reference
         from .trajectory_panel import CONVENTION
 
         QMessageBox.information(self, "Conventions", CONVENTION + "<br><br>Patient frame RAS (3D Slicer): +x patient's "
                                 "right, +y anterior, +z superior. The patient lies prone; the needle advances "
-                                "anteriorly. See docs/conventions.md for the figure.")
+                                f"anteriorly. The figure and the details: {doc_reference('conventions.md')}")
 
 
 

@@ -8,18 +8,16 @@ Individuals are the morphometric warps of :mod:`needlesim.anatomy.individuals`. 
 seed whose warped pelvis lacks a landmark (any :class:`NeedlesimError` while building) is
 skipped and counted, never fatal.
 
-Built individuals are cached as scene folders in ``<output>.phantoms/seed-<k>/`` (written
-atomically by :func:`~needlesim.anatomy.build.write_scene`; a skipped seed leaves
-``seed-<k>.skipped.json``), so a rerun builds nothing. ``template.json`` records the
-template's geometry hash; a cache of another template is discarded. Each individual is
-swept from its folder as loaded back from disk, so a first run and a rerun give one table.
+Individuals are built on every core (or on the Dask cluster of ``scheduler``) and cached
+as scene folders in ``<output>.phantoms/``, keyed by a hash of their parameters and the
+template's geometry (:mod:`needlesim.sweeps.builds`; a skipped seed leaves its reason
+there), so a rerun builds nothing and another template never reuses them. Each individual
+is swept from its folder as loaded back from disk, so a first run and a rerun give one
+table.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -30,9 +28,8 @@ import pandas as pd
 from ..core.errors import NeedlesimError
 from ..core.model.scene import Scene
 from .defaults import DEFAULT_SEED, MAX_PHANTOMS_WITHOUT_CONFIRM
-from .grid import OutputError, check_size
+from .grid import check_size
 from .montecarlo import wilson
-from .progress import Progress
 from .table import to_long
 
 #: Columns of the population table, after ``entry, lateral_deg, inferior_deg, depth_mm``.
@@ -90,77 +87,19 @@ def check_template(template: Scene) -> None:
                               f"{', '.join(missing)} (use the built-in scene or a built one)")
 
 
-class PhantomCache:
-    """Built individuals on disk (``folder=None``: kept in memory, nothing cached)."""
+def build_individuals(template: Scene, source, seeds: Sequence[int], cache_folder: Path | None, *,
+                      workers: int = 1, scheduler: str | None = None, progress: bool | None = None) -> Built:
+    """Build (or find in the cache) the individual of every seed, on ``workers`` processes or
+    a Dask ``scheduler`` (:mod:`needlesim.sweeps.builds`); skip those that fail."""
+    from ..anatomy.individuals import draw_morphometry
+    from .builds import BuildCache, build_many
 
-    def __init__(self, folder: Path | None, template: Scene) -> None:
-        self.folder = folder
-        if folder is None:
-            return
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            marker = folder / "template.json"
-            key = template.geometry_key
-            if marker.exists() and json.loads(marker.read_text()).get("template_geometry_key") != key:
-                for p in folder.glob("seed-*"):  # individuals of another template: ours to discard
-                    shutil.rmtree(p) if p.is_dir() else p.unlink()
-            _atomic_text(marker, json.dumps({"template_geometry_key": key, "template_name": template.name}))
-        except (OSError, ValueError) as exc:
-            raise OutputError(f"cannot use phantom cache {folder}: {exc}") from None
-
-    def lookup(self, seed: int) -> Path | str | None:
-        """The cached folder, the reason a seed was skipped, or None if not tried yet."""
-        if self.folder is None:
-            return None
-        if (self.folder / f"seed-{seed}" / "scene.toml").is_file():
-            return self.folder / f"seed-{seed}"
-        skipped = self.folder / f"seed-{seed}.skipped.json"
-        return json.loads(skipped.read_text())["reason"] if skipped.is_file() else None
-
-    def put(self, seed: int, scene: Scene) -> Scene | Path:
-        if self.folder is None:
-            return scene
-        from ..anatomy.build import write_scene
-        from .table import current_umask
-
-        folder = write_scene(scene, self.folder / f"seed-{seed}")
-        os.chmod(folder, 0o777 & ~current_umask())  # write_scene's temporary folder is 0700: follow the umask
-        return folder
-
-    def skip(self, seed: int, reason: str) -> None:
-        if self.folder is not None:
-            _atomic_text(self.folder / f"seed-{seed}.skipped.json", json.dumps({"seed": seed, "reason": reason}))
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def build_individuals(template: Scene, seeds: Sequence[int], cache: PhantomCache, *,
-                      progress: bool | None = None) -> Built:
-    """Build (or find in ``cache``) the individual of every seed; skip those that fail."""
-    from ..anatomy import individuals
-
-    built, skipped = [], []
-    bar = Progress(len(seeds), enabled=progress, label="phantoms")
-    try:
-        for s in seeds:
-            found = cache.lookup(s)
-            if found is None:
-                try:
-                    scene = individuals.make_individual(template, individuals.draw_morphometry(s))
-                except NeedlesimError as exc:
-                    found = f"{type(exc).__name__}: {exc}"
-                    cache.skip(s, found)
-                else:
-                    found = cache.put(s, scene)
-            (skipped if isinstance(found, str) else built).append((s, found))
-            bar.update(1)
-    finally:
-        bar.close()
-    return Built(tuple(seeds), tuple(built), tuple(skipped))
+    cache = BuildCache(cache_folder, template.geometry_key)
+    outcomes = build_many(source, [draw_morphometry(s) for s in seeds], cache, workers=workers,
+                          scheduler=scheduler, progress=progress, label="phantoms")
+    built = tuple((o.seed, o.result) for o in outcomes if o.reason is None)
+    skipped = tuple((o.seed, o.reason) for o in outcomes if o.reason is not None)
+    return Built(tuple(seeds), built, skipped)
 
 
 def aggregate(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -198,12 +137,12 @@ def population_sweep(scene: Scene | str | Path | None = None, *, phantoms: int |
     when there is no output). Returns the table of :func:`aggregate`;
     ``frame.attrs["needlesim"]`` holds the metadata written to the file (seeds, built and
     skipped individuals, the template's hash)."""
-    from .api import check_output, job_metadata, make_job, resolve_scene, sweep
+    from .api import check_output, default_workers, job_metadata, make_job, resolve_scene, sweep
     from .table import write_table
 
     n = parse_count(phantoms, confirm=confirm)
     seeds = phantom_seeds(seed, n)
-    template, _ = resolve_scene(scene)
+    template, source = resolve_scene(scene)
     check_template(template)
     grid = {"entries": ("left-psis",), "lateral_deg": "-30:60:1", "inferior_deg": "-30:60:1",
             "depths_mm": "0:100:1", "envelope": "nam2019", "margin_mm": 5.0, "needle_diameter_mm": 3.26,
@@ -217,8 +156,10 @@ def population_sweep(scene: Scene | str | Path | None = None, *, phantoms: int |
     path = None if output is None else check_output(output)
     folder = phantom_cache if phantom_cache is not None else (None if path is None else
                                                               path.with_name(path.name + ".phantoms"))
-    built = build_individuals(template, seeds, PhantomCache(None if folder is None else Path(folder), template),
-                              progress=progress)
+    workers = run_opts.get("workers")
+    built = build_individuals(template, source, seeds, None if folder is None else Path(folder),
+                              workers=default_workers() if workers is None else int(workers),
+                              scheduler=run_opts.get("scheduler"), progress=progress)
     if not built.built:
         raise PopulationError(f"none of the {n} individuals could be built: "
                               + "; ".join(f"seed {s}: {r}" for s, r in built.skipped))

@@ -47,6 +47,7 @@ import pandas as pd
 
 from ..core.batch.sweep import VERDICT_NAMES, SweepResult
 from ..core.batch.sweep_breach import KINDS
+from ..core.io.files import current_umask
 from .grid import OutputError
 
 META_KEY = b"needlesim"
@@ -91,20 +92,6 @@ def to_long(frame: pd.DataFrame) -> pd.DataFrame:
                       var_name="depth_mm", value_name="verdict")
     long["depth_mm"] = long["depth_mm"].str.slice(8, -2).astype(float)
     return long
-
-
-def current_umask() -> int:
-    """This process's umask (read from ``/proc`` where it can be, so that it is never changed,
-    even for an instant)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return mask
 
 
 def _atomic_target(path: Path) -> tuple[int, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import filecmp
 import importlib.util
+import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -18,7 +20,8 @@ from needlesim.anatomy import hra
 from needlesim.core.errors import MeshError
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+#: The HuBMAP sources: ``../shared`` beside the repository (as on CI), or ``$NEEDLESIM_SHARED``.
+SHARED = Path(os.environ.get("NEEDLESIM_SHARED") or Path(__file__).resolve().parents[2].parent / "shared")
 PELVIS_GLB = SHARED / "anatomy" / "hra-female-pelvis" / hra.PELVIS_FILE
 SKIN_GLB = SHARED / "anatomy" / "hra-female-skin" / hra.SKIN_FILE
 MESHES = REPO / "meshes"
@@ -245,6 +248,7 @@ def test_script_is_reproducible(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@needs_shared
 def test_the_committed_scene_is_what_the_pipeline_builds(tmp_path, capsys):
     """Conversion and anatomy from the sources, byte for byte: meshes/ is not hand-edited."""
     import importlib.util
@@ -257,7 +261,7 @@ def test_the_committed_scene_is_what_the_pipeline_builds(tmp_path, capsys):
     names = sorted(p.name for p in MESHES.iterdir() if p.is_file())
     assert names == sorted(p.name for p in out.iterdir())
     _, stale, missing = filecmp.cmpfiles(out, MESHES, names, shallow=False)
-    assert not stale and not missing, "meshes/ is out of date: run scripts/build_default_anatomy.py"
+    assert not stale and not missing, f"meshes/ is out of date ({stale}): run scripts/build_default_anatomy.py"
 
 
 def test_script_fails_cleanly_and_writes_nothing(tmp_path, capsys):
@@ -266,3 +270,23 @@ def test_script_fails_cleanly_and_writes_nothing(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_landmarks_do_not_depend_on_the_last_float_digits(tmp_path):
+    """Landmarks from another BLAS differ in the 15th digit; the written file must not."""
+    from needlesim.core.io import markups
+
+    pts = {"left-psis": np.array([-30.093956641102206, -71.5, 1e-13]), "right-psis": np.array([30.1234561, 0.0, -2.0])}
+    noisy = {k: v + np.array([3e-14, -2e-14, -1e-13]) for k, v in pts.items()}
+    a = markups.write_points(tmp_path / "a.mrk.json", pts).read_bytes()
+    b = markups.write_points(tmp_path / "b.mrk.json", noisy).read_bytes()
+    assert a == b
+    back = markups.read_points(tmp_path / "a.mrk.json")
+    np.testing.assert_allclose(back["left-psis"], [-30.093957, -71.5, 0.0], atol=0, rtol=0)
+    assert "-0.0" not in a.decode()  # a rounded -1e-13 is written as 0.0, not -0.0
+
+
+def test_committed_landmarks_are_rounded_to_a_nanometre():
+    doc = json.loads((MESHES / "landmarks.mrk.json").read_text(encoding="utf-8"))
+    xs = [x for cp in doc["markups"][0]["controlPoints"] for x in cp["position"]]
+    assert len(xs) >= 30 and all(round(x, 6) == x for x in xs)

@@ -27,7 +27,7 @@ def template():
 def real_run(tmp_path_factory, template):
     """Two real individuals (about 13 s each), swept and written once."""
     out = tmp_path_factory.mktemp("population") / "pop.parquet"
-    return out, sweep(template, phantoms=2, seed=5, output=out, **GRID)
+    return out, sweep(template, phantoms=2, seed=5, output=out, **{**GRID, "workers": 2})  # built in a pool
 
 
 def test_seeds_are_reproducible_and_prefix_stable():
@@ -39,7 +39,7 @@ def test_seeds_are_reproducible_and_prefix_stable():
 def test_identical_phantoms_give_the_single_sweep_and_failures_are_skipped(monkeypatch, template):
     bad = phantom_seeds(9, 3)[1]
 
-    def fake(t, m):  # the template itself; one seed fails as a warp without a landmark would
+    def fake(t, m, **kwargs):  # the template itself; one seed fails as a warp without a landmark would
         if m.seed == bad:
             raise AnatomyError("no left-psis on the warped pelvis")
         return t
@@ -108,3 +108,46 @@ def test_bad_api_input(template, scene_dir):
         sweep(template, phantoms=1, seed=-3, **GRID)
     with pytest.raises(PopulationError, match="lacks"):  # not a pelvis: nothing to warp
         sweep(scene_dir, phantoms=1, entries=("left-psis",), lateral_deg="0", inferior_deg="0", depths_mm="40")
+
+
+# --- the builds: keys, pool and Dask --------------------------------------------------------
+
+def test_build_key_changes_with_every_input_and_only_then():
+    from dataclasses import replace
+
+    from needlesim.anatomy.params import AnatomyParams
+    from needlesim.sweeps.builds import build_key
+
+    m = individuals.draw_morphometry(4)
+    key = build_key("template-a", m)
+    assert key == build_key("template-a", individuals.draw_morphometry(4), AnatomyParams())
+    assert len(key) == 20 and int(key, 16) >= 0
+    others = {build_key("template-b", m), build_key("template-a", individuals.draw_morphometry(5)),
+              build_key("template-a", replace(m, soft_tissue_mm=m.soft_tissue_mm + 0.1)),
+              build_key("template-a", m, AnatomyParams(sac_margin_mm=AnatomyParams().sac_margin_mm + 0.5))}
+    assert key not in others and len(others) == 4
+
+
+@pytest.mark.parametrize("where", ["pool", pytest.param("dask", marks=pytest.mark.slow)])
+def test_failed_builds_report_their_reason_and_are_cached(scene_dir, tmp_path, where):
+    """Not a pelvis: every build fails fast, in worker processes or on a Dask cluster; the
+    reason comes back, is kept in the cache, and a rerun asks no worker at all."""
+    from needlesim.sweeps.builds import BuildCache, build_many
+    from needlesim.sweeps.runner import SceneSource
+
+    morphs = [individuals.draw_morphometry(s) for s in (1, 2, 3)]
+    cache = BuildCache(tmp_path / "cache", "analytic-template")
+    source = SceneSource(path=str(scene_dir))
+    if where == "dask":
+        distributed = pytest.importorskip("distributed")
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", processes=True,
+                                      dashboard_address=None) as cluster:
+            out = build_many(source, morphs, cache, scheduler=cluster.scheduler_address, progress=False)
+    else:
+        out = build_many(source, morphs, cache, workers=2, progress=False)
+    assert [o.seed for o in out] == [1, 2, 3]
+    for o in out:
+        assert o.result is None and o.reason.startswith("AnatomyError: the template scene lacks sacrum")
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(f"{cache.name(m)}.skipped.json" for m in morphs)
+    again = build_many(source, morphs, cache, scheduler="tcp://127.0.0.1:9", progress=False)  # no scheduler there
+    assert again == out[:0] + [type(o)(o.seed, reason=o.reason) for o in out]

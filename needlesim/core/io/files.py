@@ -118,3 +118,17 @@ def _as_path(path: str | Path, kind: str, error: type[NeedlesimError]) -> Path:
 
 def _why(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def current_umask() -> int:
+    """This process's umask (read from ``/proc`` where it can be, so that it is never changed,
+    even for an instant)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask

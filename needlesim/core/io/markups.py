@@ -73,11 +73,17 @@ def _control_points(points: Mapping[str, np.ndarray], descriptions: Mapping[str,
             "id": str(i + 1),
             "label": label,
             "description": (descriptions or {}).get(label, ""),
-            "position": [float(x) for x in np.asarray(p, dtype=float).reshape(3)],
+            "position": [round(float(x), POSITION_DECIMALS) + 0.0 for x in np.asarray(p, dtype=float).reshape(3)],
             "orientation": [-1.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 1.0],
             "selected": True, "locked": True, "visibility": True, "positionStatus": "defined",
         })
     return cps
+
+
+#: Decimals of a written coordinate, mm: 1e-6 mm (a nanometre) is far below any mesh's
+#: precision, and rounding there makes a written file the same bytes on every machine
+#: (the last float digits of a landmark vary with the BLAS and numpy build).
+POSITION_DECIMALS = 6
 
 
 def markups_document(kind: str, points: Mapping[str, np.ndarray], *, name: str = "",
