@@ -253,10 +253,11 @@ def test_outputs_follow_the_umask(analytic_scene, small_chunks, tmp_path, umask_
 
 
 def test_cached_phantom_folders_follow_the_umask(analytic_scene, tmp_path, umask_022):
-    from needlesim.sweeps.population import PhantomCache
+    from needlesim.anatomy.individuals import draw_morphometry
+    from needlesim.sweeps.builds import BuildCache
 
-    cache = PhantomCache(tmp_path / "pop.phantoms", analytic_scene)
-    folder = cache.put(7, analytic_scene)
+    cache = BuildCache(tmp_path / "pop.phantoms", analytic_scene.geometry_key)
+    folder = cache.put(draw_morphometry(7), analytic_scene)
     assert (tmp_path / "pop.phantoms").stat().st_mode & 0o777 == 0o755
     assert folder.stat().st_mode & 0o777 == 0o755
     assert all(p.stat().st_mode & 0o777 == 0o644 for p in folder.iterdir())
