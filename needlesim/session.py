@@ -5,7 +5,9 @@ whenever something that changes the answer changes.
 
 Signals (psygnal) carry the new value: ``scene_changed(Scene)``,
 ``trajectory_changed(Trajectory)``, ``settings_changed()``, ``report_changed(RiskReport)``,
-``saved_changed()``, ``locked_changed(bool)``, ``history_changed()``, ``error(str)``.
+``saved_changed()``, ``locked_changed(bool)``, ``history_changed()``, ``error(str)``, and
+``refused(Trajectory)``: a value was refused and this trajectory is kept; every control
+that showed the refused value goes back to it.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Session:
     locked_changed = Signal(bool)
     history_changed = Signal()
     error = Signal(str)
+    refused = Signal(object)
 
     def __init__(self, scene: Scene, *, scene_source: str = "builtin", trajectory: Trajectory | None = None) -> None:
         self.scene = scene
@@ -94,9 +97,20 @@ class Session:
                 self.scene.landmark(new.entry)
         except (NeedlesimError, TypeError, ValueError) as exc:
             self.error.emit(str(exc))
+            self.refused.emit(self.trajectory)
             return False
         self.set_trajectory(new)
         return True
+
+    def revert(self, trajectory: Trajectory, message: str) -> None:
+        """Go back to ``trajectory`` (the last one evaluated) after the engine refused the
+        current one: no undo entry is left for the refused step."""
+        if self._undo and self._undo[-1] == trajectory:
+            self._undo.pop()
+            self.history_changed.emit()
+        self.trajectory = trajectory
+        self.error.emit(message)
+        self.refused.emit(trajectory)
 
     def undo(self) -> None:
         if self._undo:
@@ -192,7 +206,11 @@ class Controller:
         try:
             report = check(s.scene, s.trajectory, envelope=s.envelope, margin_mm=s.margin_mm, backend=s.backend)
         except NeedlesimError as exc:
-            s.error.emit(str(exc))
+            good = s.report.evaluation.trajectory if s.report is not None else None
+            if good is not None and good != s.trajectory:
+                s.revert(good, str(exc))  # the controls go back to what the needle shows
+            else:
+                s.error.emit(str(exc))
             return
         s.set_report(report)
 

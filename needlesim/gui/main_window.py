@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea
 from pyvistaqt import QtInteractor
@@ -33,6 +33,9 @@ VIEW_KEYS = {"posterior": "1", "lateral-left": "2", "lateral-right": "3", "axial
 
 
 class MainWindow(QMainWindow):
+    #: Every message shown to the user (status bar, risk panel or box), for docks and tests.
+    messageShown = Signal(str)
+
     def __init__(self, session: Session, *, settings: QSettings | None = None, scene_loader=load_scene,
                  notify=None) -> None:
         super().__init__()
@@ -152,7 +155,7 @@ class MainWindow(QMainWindow):
         s.trajectory_changed.connect(lambda *_: self._on_interaction())
         s.report_changed.connect(self._on_report_changed)
         s.scene_changed.connect(self._show_scene)
-        s.error.connect(self.show_error)
+        s.error.connect(lambda message: self.show_error(message, box=False))  # refused edits: inline
         s.history_changed.connect(self._on_history_changed)
         s.locked_changed.connect(self._on_locked_changed)
         s.saved_changed.connect(lambda: self._on_report_changed(s.report))
@@ -222,11 +225,15 @@ class MainWindow(QMainWindow):
         self.view.view(name, self.session.report)
         self.request_render()
 
-    def show_error(self, message: str) -> None:
-        """A message in the window (status bar and a non-blocking box); the state is kept."""
+    def show_error(self, message: str, *, box: bool = True) -> None:
+        """A message in the status bar and, with ``box``, in a non-blocking box; the state
+        is kept. Edits refused while a control moves use ``box=False``: nothing may
+        interrupt a drag."""
         self.last_error = message
         self.statusBar().showMessage(message, 10000)
-        self.notify(message)
+        self.messageShown.emit(message)
+        if box:
+            self.notify(message)
 
     def _message_box(self, message: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, "needlesim", message, QMessageBox.StandardButton.Ok, self)

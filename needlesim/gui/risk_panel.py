@@ -49,6 +49,10 @@ class RiskPanel(QWidget):
         self.banner = QLabel("—")
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.banner.setMinimumHeight(44)
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("background: #fff4d6; color: #5d4200; border: 1px solid #e0b84a; padding: 3px;")
+        self.notice.setVisible(False)
         self.reasons = QLabel()
         self.reasons.setWordWrap(True)
         self.tip = QLabel()
@@ -68,6 +72,7 @@ class RiskPanel(QWidget):
         self.path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
+        layout.addWidget(self.notice)
         layout.addWidget(self.reasons)
         layout.addWidget(self.tip)
         env = QGroupBox("Envelope")
@@ -82,9 +87,17 @@ class RiskPanel(QWidget):
         QVBoxLayout(clear).addWidget(self.clearances)
         layout.addWidget(clear, 1)
         session.report_changed.connect(self._on_report_changed)
+        session.error.connect(self.show_notice)
         self._on_report_changed(session.report)
 
+    def show_notice(self, message: str) -> None:
+        """A refused edit, in the panel (no box: it must not interrupt a drag); the next
+        report clears it."""
+        self.notice.setText(f"Not applied: {message}")
+        self.notice.setVisible(True)
+
     def _on_report_changed(self, report: RiskReport | None) -> None:
+        self.notice.setVisible(False)
         if report is None:
             self.banner.setText("no evaluation yet")
             self.banner.setStyleSheet("background: #eee; font-size: 18px; font-weight: bold;")

@@ -99,7 +99,10 @@ class TrajectoryPanel(QWidget):
         self.restore_btn.clicked.connect(self._on_restore)
         self.delete_btn.clicked.connect(self._on_delete)
         self.saved.itemChanged.connect(self._on_compare_toggled)
-        s.trajectory_changed.connect(self._on_trajectory_changed)
+        # show the session's trajectory, not the signal's argument: a handler before this one
+        # (the controller) may have refused it and gone back already
+        s.trajectory_changed.connect(lambda *_: self._on_trajectory_changed(s.trajectory))
+        s.refused.connect(lambda *_: self._on_trajectory_changed(s.trajectory))
         s.scene_changed.connect(lambda *_: self.refresh_entries())
         s.settings_changed.connect(self._on_settings_changed)
         s.locked_changed.connect(self._on_locked_changed)
