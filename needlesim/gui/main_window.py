@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QScrollArea
 from pyvistaqt import QtInteractor
 
 from .._version import __version__
@@ -22,6 +22,7 @@ from ..viz.scene_view import SceneView, add_orientation_marker, legend_entries
 from .dialogs import ABOUT_HTML, MeshRolesDialog
 from .risk_panel import RiskPanel
 from .structure_panel import StructurePanel
+from .text_view import TextLabel
 from .trajectory_panel import TrajectoryPanel
 from .worker import submit
 
@@ -60,7 +61,8 @@ class MainWindow(QMainWindow):
         self.structure_panel = StructurePanel()
         self._docks()
         self._menus()
-        self.status = QLabel()
+        self.status = TextLabel(wrap=False)
+        self.status.setMinimumWidth(560)
         self.statusBar().addPermanentWidget(self.status)
         self.pick_armed = False
         self._jobs: set = set()
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
 
     def _show_scene(self, scene: Scene) -> None:
         self.view.set_scene(scene)
+        QTimer.singleShot(IDLE_MS, self, self.view.prepare_light_copies)  # once the window has drawn
         if hasattr(self, "landmarks_action"):
             self.view.show_landmarks(self.landmarks_action.isChecked(), labels=self.labels_action.isChecked())
         self.structure_panel.set_scene(scene, self.view.opacity)

@@ -11,6 +11,7 @@ from ..core.model.trajectory import MAX_DEPTH_MM, Trajectory
 from ..session import Session
 from .controls import ValueControl
 from .qt_utils import signals_blocked
+from .text_view import TextLabel
 
 PICKED = "(picked point)"
 CONVENTION = (
@@ -44,7 +45,7 @@ class TrajectoryPanel(QWidget):
                                      tooltip="Angle from the transverse plane; + toward the feet")
         self.depth = ValueControl("Depth", "mm", 0, MAX_DEPTH_MM, 0.5,
                                   tooltip=f"From the skin puncture along the needle (max {MAX_DEPTH_MM:g} mm)")
-        self.projected = QLabel()
+        self.projected = TextLabel()
         self.projected.setToolTip("What the aim reads as on an axial and a sagittal image")
         self.convention = QLabel(CONVENTION)
         self.convention.setWordWrap(True)

@@ -13,6 +13,7 @@ from ..core.verdict.risk import RiskReport
 from ..core.model.scene import Role, Scene
 from .colors import (COMPARE_COLOR, HIGHLIGHT_COLOR, ROLE_OPACITY, TISSUE_COLORS, group_of,
                      structure_color)
+from .needle_mesh import fill_mesh, fill_points, needle_arrays, needle_mesh, tube_arrays  # noqa: F401 (needle_mesh: API)
 
 #: Standard views: camera direction (from the focal point toward the camera) and view-up.
 VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
@@ -96,6 +97,14 @@ class SceneView:
                 pts, names, font_size=10, point_size=1, shape_opacity=0.6, render=False, name="landmark-labels",
                 always_visible=True))
 
+    def prepare_light_copies(self) -> None:
+        """Make the light copies :meth:`set_interactive` draws (about a second on the
+        built-in scene), so that the first drag does not pay for them."""
+        for s in self.scene or ():
+            if s.role is not Role.SKIN and len(s.faces) >= INTERACTIVE_MIN_FACES and s.name not in self._light:
+                self._light[s.name] = _polydata(s).decimate(1.0 - INTERACTIVE_KEEP)
+                self._full[s.name] = self.actors[s.name].GetMapper().GetInput()
+
     def set_interactive(self, interactive: bool) -> None:
         """While the user drags a control, draw large structures from lighter copies
         (quadric decimation keeping :data:`INTERACTIVE_KEEP` of the triangles; display
@@ -111,9 +120,7 @@ class SceneView:
                 continue
             if len(s.faces) < INTERACTIVE_MIN_FACES:
                 continue
-            if s.name not in self._light:
-                self._light[s.name] = _polydata(s).decimate(1.0 - INTERACTIVE_KEEP)
-                self._full[s.name] = self.actors[s.name].GetMapper().GetInput()
+            self.prepare_light_copies()
             self.actors[s.name].GetMapper().SetInputData(self._light[s.name] if interactive else self._full[s.name])
 
     def set_visible(self, name: str, visible: bool) -> None:
@@ -136,25 +143,27 @@ class SceneView:
         actors are made once and their data replaced in place (no actor churn per frame)."""
         if not self._needle:
             self._make_needle_actors()
-        self._needle["current"].copy_from(needle_mesh(report) if report is not None else pv.PolyData())
-        self._needle["compare"].copy_from(needle_mesh(compare, color=COMPARE_COLOR) if compare is not None
-                                          else pv.PolyData())
-        markers = pv.PolyData()
+        for key, rep, color in (("current", report, None), ("compare", compare, COMPARE_COLOR)):
+            if rep is None:
+                self._needle[key].copy_from(pv.PolyData())
+            else:
+                fill_mesh(self._needle[key], *needle_arrays(rep, color=color))
+        pts = []
         if report is not None:
             ev = report.evaluation
             pts = [h.point for h in ev.hits if 0 <= h.depth_mm <= ev.depth_mm]
-            markers = pv.PolyData(np.array(pts)) if pts else pv.PolyData()
-            self._needle["entry"].copy_from(pv.PolyData(np.array([ev.entry_point])))
-            self._needle["tip"].copy_from(pv.PolyData(np.array([ev.tip])))
-        self._needle["hits"].copy_from(markers)
+            fill_points(self._needle["entry"], [ev.entry_point])
+            fill_points(self._needle["tip"], [ev.tip])
+        fill_points(self._needle["hits"], pts)
         near = set() if report is None else \
             {c.structure for c in report.evaluation.contacts if c.clearance_mm < report.margin_mm}
         self._highlight(near)
 
     def _make_needle_actors(self) -> None:
         for key in ("current", "compare"):
-            mesh = pv.Cylinder(radius=1e-6, height=1e-6, resolution=3)  # replaced on every update
-            mesh.cell_data["RGB"] = np.zeros((mesh.n_cells, 3), dtype=np.uint8)
+            mesh = pv.PolyData()  # filled in place on every update
+            fill_mesh(mesh, *tube_arrays(np.zeros(3), np.array([0.0, 1.0, 0.0]), 1e-6, np.array([[0.0, 1e-6]]),
+                                         np.zeros((1, 3), np.uint8), resolution=3))
             self._needle[key] = mesh
             self._needle_actors.append(self.plotter.add_mesh(
                 mesh, scalars="RGB", rgb=True, render=False, pickable=False, name=f"needle:{key}",
@@ -248,27 +257,3 @@ def legend_entries(scene: Scene) -> list[tuple[str, str]]:
     for t in (Tissue.SOFT_TISSUE, Tissue.CORTEX, Tissue.MARROW):
         seen.setdefault(f"needle in {t.value}", TISSUE_COLORS[t])
     return [(label, legend_color(color)) for label, color in seen.items()]
-
-
-
-
-def needle_mesh(report: RiskReport, *, color: str | None = None, resolution: int = 20) -> pv.PolyData:
-    """The needle from skin puncture to tip at its real diameter, one cylinder per tissue
-    stretch, with per-cell ``RGB`` colours (the tissue's, or ``color``)."""
-    ev = report.evaluation
-    p0, d = np.array(ev.skin_puncture), np.array(ev.trajectory.direction)
-    r = ev.trajectory.radius_mm
-    parts = []
-    for seg in ev.path:
-        if seg.length_mm <= 1e-6:
-            continue
-        a, b = p0 + seg.start_mm * d, p0 + seg.end_mm * d
-        cyl = pv.Cylinder(center=(a + b) / 2, direction=d, radius=r, height=seg.length_mm, resolution=resolution)
-        rgb = np.array(pv.Color(color or TISSUE_COLORS[seg.tissue]).int_rgb, dtype=np.uint8)
-        cyl.cell_data["RGB"] = np.tile(rgb, (cyl.n_cells, 1))
-        parts.append(cyl)
-    if not parts:
-        return pv.PolyData()
-    mesh = parts[0] if len(parts) == 1 else parts[0].merge(parts[1:])
-    mesh.set_active_scalars("RGB", preference="cell")
-    return mesh
