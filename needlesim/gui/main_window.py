@@ -20,6 +20,8 @@ from ..session import Controller, Session, scene_label
 from ..session_io import read_session, save_session
 from ..viz.scene_view import SceneView, add_orientation_marker, legend_entries
 from .dialogs import ABOUT_HTML, MeshRolesDialog
+from .picking import EntryPicker
+from .qt_utils import signals_blocked
 from .risk_panel import RiskPanel
 from .structure_panel import StructurePanel
 from .text_view import TextLabel
@@ -64,7 +66,9 @@ class MainWindow(QMainWindow):
         self.status = TextLabel(wrap=False)
         self.status.setMinimumWidth(560)
         self.statusBar().addPermanentWidget(self.status)
-        self.pick_armed = False
+        self.picker = EntryPicker(self.plotter, self.view.actors, session,
+                                  lambda m: self.show_error(m, box=False), self)
+        self.picker.armedChanged.connect(self._on_pick_armed)
         self._jobs: set = set()
         self.interactive_detail = True
         self._idle = QTimer(self)
@@ -164,7 +168,6 @@ class MainWindow(QMainWindow):
         self.trajectory_panel.pickRequested.connect(self._arm_pick)
         self.structure_panel.visibilityChanged.connect(self._set_visible)
         self.structure_panel.opacityChanged.connect(self._set_opacity)
-        self.plotter.iren.add_observer("RightButtonPressEvent", self._on_right_click)
         self._on_history_changed()
 
     # -- model -> view ---------------------------------------------------------------------------
@@ -248,76 +251,25 @@ class MainWindow(QMainWindow):
         if not self.session.locked:
             self.session.update(**{field: getattr(self.session.trajectory, field) + step})
 
+    # -- picking (gui/picking.py) -------------------------------------------------------------
+    @property
+    def pick_armed(self) -> bool:
+        return self.picker.armed
+
     def _arm_pick(self, armed: bool) -> None:
-        self.pick_armed = bool(armed) and not self.session.locked
-        with_sig = self.trajectory_panel.pick
-        with_sig.blockSignals(True)
-        with_sig.setChecked(self.pick_armed)
-        with_sig.blockSignals(False)
-        if self.pick_armed:
-            self.statusBar().showMessage("Right-click on the bone or the skin to set the entry", 8000)
+        self.picker.set_armed(armed)
+        self._on_pick_armed(self.picker.armed)  # a refused arming (locked) unchecks the button
 
-    def _on_right_click(self, *_args) -> None:
-        if not self.pick_armed:
-            return
-        x, y = self.plotter.iren.get_event_position()
-        self.pick_display(x, y)
+    def _on_pick_armed(self, armed: bool) -> None:
+        with signals_blocked(self.trajectory_panel.pick):
+            self.trajectory_panel.pick.setChecked(armed)
 
-    def pick_display(self, x: int, y: int) -> None:
+    def pick_display(self, x: int, y: int) -> bool:
         """Pick under display position (x, y) (VTK pixels, origin bottom left)."""
-        import vtk
-
-        picker = vtk.vtkCellPicker()
-        picker.SetTolerance(0.0005)
-        name = None
-        if picker.Pick(x, y, 0, self.plotter.renderer):
-            actor = picker.GetActor()
-            name = next((n for n, a in self.view.actors.items() if a is actor), None)
-        self.handle_pick(np.array(picker.GetPickPosition()) if name else None, name)
+        return self.picker.pick_display(x, y)
 
     def handle_pick(self, point: np.ndarray | None, structure: str | None) -> bool:
-        """Set the entry from a picked point: on bone it is the entry; on the skin it is
-        the puncture, and the entry is where the current aim from there meets bone."""
-        if self.session.locked:
-            self.show_error("The trajectory is locked: unlock it (Ctrl+L) to pick a new entry.")
-            return False
-        if point is None or structure is None:
-            self.show_error("The pick missed the model: right-click on the bone or the skin.")
-            return False
-        s = self.session.scene[structure]
-        side = "left" if point[0] < self._midline_x() else "right"
-        if not s.is_bone:
-            if s.role.value != "skin":
-                self.show_error(f"Picked the {structure}: pick the bone or the skin to set an entry.")
-                return False
-            point = self._bone_behind_skin(point, side)
-            if point is None:
-                self.show_error("No bone along the current aim from that skin point.")
-                return False
-        ok = self.session.update(entry=tuple(float(v) for v in point), side=side)
-        self._arm_pick(False)
-        return ok
-
-    def _midline_x(self) -> float:
-        lm = self.session.scene.landmarks
-        if "left-psis" in lm and "right-psis" in lm:
-            return float((lm["left-psis"][0] + lm["right-psis"][0]) / 2)
-        bone = [s for s in self.session.scene if s.is_bone]
-        return float(np.mean([s.vertices[:, 0].mean() for s in bone])) if bone else 0.0
-
-    def _bone_behind_skin(self, point: np.ndarray, side: str):
-        from dataclasses import replace
-
-        from ..core.needle.engine import get_engine
-
-        t = replace(self.session.trajectory, side=side)
-        engine = get_engine(self.session.scene, backend=self.session.backend, needle_diameter_mm=t.needle_diameter_mm)
-        d = np.asarray(t.direction)
-        hits = engine.caster.all_hits(point[None], d[None], 200.0)
-        for g, depth, entering in zip(hits.geom, hits.t, hits.entering):
-            if entering and engine.structures[g].is_bone:
-                return point + depth * d
-        return None
+        return self.picker.handle_pick(point, structure)
 
     # -- files -------------------------------------------------------------------------------------
     def open_scene(self, path: str | Path) -> bool:

@@ -36,7 +36,7 @@ class TrajectoryPanel(QWidget):
         self.entry.setToolTip("Bone entry: a landmark, or a point picked on the bone or skin")
         self.pick = QPushButton("Pick entry")
         self.pick.setCheckable(True)
-        self.pick.setToolTip("Then right-click (or press P) on the bone or the skin in the 3D view")
+        self.pick.setToolTip("Then right-click on the skin or the bone in the 3D view (Esc cancels)")
         self.lock = QCheckBox("Lock")
         self.lock.setToolTip("Lock the trajectory against accidental picking and edits (Ctrl+L)")
         self.lateral = ValueControl("Lateral", "°", -MAX_ANGLE_DEG, MAX_ANGLE_DEG, 0.1,
