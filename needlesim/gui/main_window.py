@@ -18,8 +18,9 @@ from ..core.io.manifest import load_scene
 from ..core.model.scene import Scene
 from ..session import Controller, Session, scene_label
 from ..session_io import read_session, save_session
-from ..viz.scene_view import SceneView, add_orientation_marker, legend_entries
+from ..viz.scene_view import SceneView, add_orientation_marker
 from .dialogs import ABOUT_HTML, MeshRolesDialog
+from .legend_dock import LegendDock
 from .picking import EntryPicker
 from .qt_utils import signals_blocked
 from .risk_panel import RiskPanel
@@ -99,6 +100,8 @@ class MainWindow(QMainWindow):
         right.setWidget(self.risk_panel)
         right.setObjectName("risk-dock")
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right)
+        self.legend = LegendDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.legend)
         self.resizeDocks([left, right], [380, 360], Qt.Orientation.Horizontal)
         self.resizeDocks([left, structures], [560, 260], Qt.Orientation.Vertical)
 
@@ -152,6 +155,10 @@ class MainWindow(QMainWindow):
         self.landmarks_action.setChecked(True)
         self.labels_action = self._action(v, "Landmark &names", lambda _=False: self._update_landmarks(), "Shift+L")
         self.labels_action.setCheckable(True)
+        legend = self.legend.toggleViewAction()
+        legend.setText("Le&gend")
+        legend.setShortcut(QKeySequence("G"))
+        v.addAction(legend)
         h = bar.addMenu("&Help")
         self._action(h, "&Conventions", self.show_conventions, QKeySequence.StandardKey.HelpContents)
         self._action(h, "&About needlesim", self.show_about)
@@ -181,14 +188,13 @@ class MainWindow(QMainWindow):
         if hasattr(self, "landmarks_action"):
             self.view.show_landmarks(self.landmarks_action.isChecked(), labels=self.labels_action.isChecked())
         self.structure_panel.set_scene(scene, self.view.opacity)
-        self.plotter.remove_legend(render=False)
-        self.plotter.add_legend(labels=[[label, color] for label, color in legend_entries(scene)],
-                                bcolor="#262626", border=False, size=(0.19, 0.3), loc="upper right",
-                                background_opacity=0.78, face="rectangle")
+        self.legend.set_scene(scene)
         self.setWindowTitle(f"needlesim {__version__} — {scene_label(self.session.scene_source)}")
 
     def _on_report_changed(self, report) -> None:
         self.view.show_report(report, compare=self.controller.compare_report())
+        if self.view.eye.active:  # the needle's-eye view follows the needle
+            self.view.view("needle", report)
         self.request_render()
         if report is not None:
             ev = report.evaluation

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHeaderView, QLabel
 
 from ..core.verdict.risk import RiskReport
 from ..session import Session
-from ..viz.colors import TISSUE_COLORS, VERDICT_COLORS
+from ..viz.colors import HIGHLIGHT_COLOR, TISSUE_COLORS, VERDICT_COLORS
 from .text_view import TextLabel
 
 #: Shown under the clearance table: what ``~`` before a clearance means.
@@ -164,6 +164,10 @@ class RiskPanel(QWidget):
                 color = QColor(Qt.GlobalColor.black)
             _set(name, c.structure, color)
             _set(value, text, color, tip)
+            near = c.clearance_mm < report.margin_mm  # drawn in the highlight colour in 3D: the same swatch
+            swatch = QColor(HIGHLIGHT_COLOR) if near else None
+            if name.data(Qt.ItemDataRole.DecorationRole) != swatch:
+                name.setData(Qt.ItemDataRole.DecorationRole, swatch)
 
 
 def _set(item: QTableWidgetItem, text: str, color: QColor, tip: str = "") -> None:

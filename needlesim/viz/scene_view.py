@@ -11,8 +11,9 @@ import pyvista as pv
 from ..core.model.results import Tissue
 from ..core.verdict.risk import RiskReport
 from ..core.model.scene import Role, Scene
-from .colors import (COMPARE_COLOR, HIGHLIGHT_COLOR, ROLE_OPACITY, TISSUE_COLORS, group_of,
-                     structure_color)
+from .colors import (COMPARE_COLOR, HIGHLIGHT_COLOR, LANDMARK_COLOR, MARKER_COLORS, ROLE_OPACITY, TISSUE_COLORS,
+                     group_of, structure_color)
+from .needle_eye import NeedleEye
 from .needle_mesh import fill_mesh, fill_points, needle_arrays, needle_mesh, tube_arrays  # noqa: F401 (needle_mesh: API)
 
 #: Standard views: camera direction (from the focal point toward the camera) and view-up.
@@ -25,8 +26,6 @@ VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
 }
 
 
-#: Colour of the landmark points.
-LANDMARK_COLOR = "#1b5e20"
 #: Share of triangles kept in the light copies drawn while a control is dragged.
 INTERACTIVE_KEEP = 0.3
 #: Structures smaller than this are always drawn in full.
@@ -55,6 +54,7 @@ class SceneView:
         self._light: dict[str, pv.PolyData] = {}
         self._full: dict[str, object] = {}
         self._highlighted: set[str] = set()
+        self.eye = NeedleEye(plotter)
 
     # -- the scene ---------------------------------------------------------------------
     def set_scene(self, scene: Scene) -> None:
@@ -168,7 +168,8 @@ class SceneView:
             self._needle_actors.append(self.plotter.add_mesh(
                 mesh, scalars="RGB", rgb=True, render=False, pickable=False, name=f"needle:{key}",
                 opacity=0.55 if key == "compare" else 1.0, smooth_shading=True))
-        for key, color, size in (("hits", "#00e5ff", 11), ("entry", "#3949ab", 14), ("tip", "#151515", 12)):
+        for key, size in (("hits", 11), ("entry", 14), ("tip", 12)):
+            color = MARKER_COLORS[key]
             mesh = pv.PolyData(np.zeros((1, 3)))  # replaced on every update
             self._needle[key] = mesh
             self._needle_actors.append(self.plotter.add_mesh(mesh, color=color, point_size=size,
@@ -194,7 +195,7 @@ class SceneView:
 
     # -- the camera --------------------------------------------------------------------------
     def view(self, name: str, report: RiskReport | None = None) -> None:
-        """One of :data:`VIEWS`, or ``"needle"`` to look down the needle from behind the skin."""
+        """One of :data:`VIEWS`, or ``"needle"``: the needle's-eye view (:mod:`.needle_eye`)."""
         if self.scene is None:
             return
         lo, hi = self.scene.bounds
@@ -203,21 +204,24 @@ class SceneView:
         bhi = np.max([s.vertices.max(0) for s in bone], axis=0)
         focus = (blo + bhi) / 2
         dist = float(np.linalg.norm(bhi - blo)) * 1.6
-        if name == "needle" and report is not None:
-            ev = report.evaluation
-            d = np.array(ev.trajectory.direction)
-            up = np.array([0.0, 0.0, 1.0]) if abs(d[2]) < 0.9 else np.array([0.0, 1.0, 0.0])
-            cam = self.plotter.camera
-            cam.position = tuple(np.array(ev.skin_puncture) - d * 250)
-            cam.focal_point = tuple(np.array(ev.tip))
-            cam.up = tuple(up)
+        if name == "needle":
+            if report is not None:
+                self.set_needle_visible(False)  # the camera is inside the needle
+                self.eye.show(report)
             return
+        self.eye.hide()
+        self.set_needle_visible(True)
         direction, up = VIEWS.get(name, VIEWS["posterior"])
         cam = self.plotter.camera
         cam.focal_point = tuple(focus)
         cam.position = tuple(focus + np.array(direction) * dist)
         cam.up = up
         self.plotter.reset_camera_clipping_range()
+
+    def set_needle_visible(self, visible: bool) -> None:
+        """Show or hide the needle's cylinders (current and compared); markers stay."""
+        for actor in self._needle_actors[:2]:
+            actor.SetVisibility(visible)
 
     def camera_state(self) -> dict:
         cam = self.plotter.camera
@@ -245,9 +249,9 @@ def legend_color(color: str, *, min_luminance: float = 0.55) -> str:
     return pv.Color(tuple(rgb)).hex_rgb
 
 
-def legend_entries(scene: Scene) -> list[tuple[str, str]]:
-    """(label, colour) per role present, plus the needle's tissue colours (lightened where
-    needed to read on the legend's dark background)."""
+def legend_entries(scene: Scene, *, lighten: bool = True) -> list[tuple[str, str]]:
+    """(label, colour) per role present, plus the needle's tissue colours (with
+    ``lighten``, lightened where needed to read on a dark background)."""
     seen: dict[str, str] = {}
     for s in scene:
         label = {"cortical_bone": "bone", "nerve_root": "sacral root", "dura": "dura / sleeve"}.get(s.role.value, s.role.value)
@@ -256,4 +260,4 @@ def legend_entries(scene: Scene) -> list[tuple[str, str]]:
         seen.setdefault(label, structure_color(s))
     for t in (Tissue.SOFT_TISSUE, Tissue.CORTEX, Tissue.MARROW):
         seen.setdefault(f"needle in {t.value}", TISSUE_COLORS[t])
-    return [(label, legend_color(color)) for label, color in seen.items()]
+    return [(label, legend_color(color) if lighten else color) for label, color in seen.items()]
