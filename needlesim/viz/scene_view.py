@@ -13,6 +13,7 @@ from ..core.verdict.risk import RiskReport
 from ..core.model.scene import Role, Scene
 from .colors import (COMPARE_COLOR, HIGHLIGHT_COLOR, LANDMARK_COLOR, MARKER_COLORS, ROLE_OPACITY, TISSUE_COLORS,
                      group_of, structure_color)
+from .labels import LandmarkLabels
 from .needle_eye import NeedleEye
 from .needle_mesh import fill_mesh, fill_points, needle_arrays, needle_mesh, tube_arrays  # noqa: F401 (needle_mesh: API)
 
@@ -55,6 +56,7 @@ class SceneView:
         self._full: dict[str, object] = {}
         self._highlighted: set[str] = set()
         self.eye = NeedleEye(plotter)
+        self.labels = LandmarkLabels(plotter)
 
     # -- the scene ---------------------------------------------------------------------
     def set_scene(self, scene: Scene) -> None:
@@ -85,6 +87,7 @@ class SceneView:
         for actor in self._landmark_actors:
             self.plotter.remove_actor(actor, render=False)
         self._landmark_actors = []
+        self.labels.set_landmarks(None)
         if not visible or self.scene is None or not self.scene.landmarks:
             return
         names = sorted(self.scene.landmarks)
@@ -92,10 +95,7 @@ class SceneView:
         self._landmark_actors.append(self.plotter.add_points(
             pts, color=LANDMARK_COLOR, point_size=7, render_points_as_spheres=True, render=False, pickable=False,
             name="landmarks"))
-        if labels:
-            self._landmark_actors.append(self.plotter.add_point_labels(
-                pts, names, font_size=10, point_size=1, shape_opacity=0.6, render=False, name="landmark-labels",
-                always_visible=True))
+        self.labels.set_landmarks(self.scene.landmarks if labels else None)
 
     def prepare_light_copies(self) -> None:
         """Make the light copies :meth:`set_interactive` draws (about a second on the

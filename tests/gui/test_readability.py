@@ -97,3 +97,49 @@ def test_view_5_looks_down_the_needle_with_a_crosshair_and_what_lies_ahead(make_
     assert dop == pytest.approx(np.array(s.trajectory.direction), abs=1e-9)
     w.set_view("posterior")
     assert not eye.crosshair.GetVisibility() and w.view._needle_actors[0].GetVisibility()
+
+
+def _boxes(spots, sizes):
+    return [(s[0], s[1], s[0] + w, s[1] + h) for s, (w, h) in zip(spots, sizes) if s is not None]
+
+
+def _disjoint(boxes) -> bool:
+    return all(a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+               for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_label_placement_never_overlaps_and_keeps_the_important_names():
+    from needlesim.viz.labels import place_labels, priority
+
+    names = ["left-psis", "left-entry", "left-s1-foramen", "left-s2-foramen", "left-notch", "canal"]
+    anchors = np.array([[100, 100], [104, 102], [98, 96], [102, 99], [101, 101], [300, 300]], float)
+    sizes = np.array([[80, 16]] * len(names), float)
+    spots = place_labels(anchors, sizes, priority(names), (400, 400))
+    assert spots[0] is not None and spots[1] is not None  # PSIS and entry first
+    assert spots[5] is not None  # a lone name is always placed
+    boxes = _boxes(spots, sizes)
+    assert _disjoint(boxes)
+    assert all(0 <= b[0] and b[2] <= 400 and 0 <= b[1] and b[3] <= 400 for b in boxes)
+    for x0, y0, x1, y1 in boxes:  # no name covers a landmark point
+        assert not np.any((anchors[:, 0] > x0) & (anchors[:, 0] < x1) & (anchors[:, 1] > y0) & (anchors[:, 1] < y1))
+
+
+def test_landmark_names_in_the_window_do_not_overlap(make_window, analytic_scene):
+    from needlesim.core.model.scene import Scene
+
+    lm = {f"left-mark-{i}": [float(i * 3), 20.0, float(i * 2)] for i in range(8)}
+    lm.update({"left-psis": [0.0, 20.0, 0.0], "right-psis": [0.0, 20.0, 0.0]})
+    w = make_window(Scene(tuple(analytic_scene), landmarks=lm, name="crowded"))
+    w.labels_action.trigger()
+    w.set_view("posterior")
+    w.plotter.render()
+    labels = w.view.labels
+    shown = [a for a in labels.actors if a.GetVisibility()]
+    assert labels.actors[labels.names.index("left-psis")].GetVisibility()
+    boxes = []
+    for a in shown:
+        x, y = a.GetPositionCoordinate().GetValue()[:2]
+        bbox = [0.0] * 4
+        a.GetBoundingBox(w.plotter.renderer, bbox)
+        boxes.append((x, y, x + bbox[1] - bbox[0], y + bbox[3] - bbox[2]))  # the box is relative to the position
+    assert len(shown) >= 2 and _disjoint(boxes)
