@@ -65,7 +65,8 @@ class MainWindow(QMainWindow):
         self._docks()
         self._menus()
         self.status = TextLabel(wrap=False)
-        self.status.setMinimumWidth(560)
+        # fixed both ways: its text changes on every move and must not relay out the window
+        self.status.setFixedSize(600, self.status.fontMetrics().height() + 2)
         self.statusBar().addPermanentWidget(self.status)
         self.picker = EntryPicker(self.plotter, self.view.actors, session,
                                   lambda m: self.show_error(m, box=False), self)

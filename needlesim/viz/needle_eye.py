@@ -58,8 +58,9 @@ class NeedleEye:
         prop.SetColor(1.0, 1.0, 1.0)
         prop.SetBackgroundColor(0.1, 0.1, 0.1)
         prop.SetBackgroundOpacity(0.75)
+        prop.SetVerticalJustificationToTop()
         self.text.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-        self.text.SetPosition(0.01, 0.02)
+        self.text.SetPosition(0.01, 0.985)  # upper left: the orientation axes are lower left
         for actor in (self.crosshair, self.text):
             actor.SetVisibility(False)
             actor.SetPickable(False)
