@@ -84,6 +84,9 @@ def main(argv=None) -> int:
     window.view.prepare_light_copies()
     app.processEvents()
     window.interactive_detail = True
+    # one continuous drag: the view must not go back to full detail between moves (the
+    # bare draws after each move would otherwise outlast the rest delay)
+    window._idle.setInterval(3_600_000)
     values = np.round(np.concatenate([np.linspace(20, 40, 60), np.linspace(40, 20, 60)]), 1)
     if args.profile:
         import cProfile

@@ -28,6 +28,7 @@ class TextLabel(QWidget):
         self._doc = QTextDocument(self)
         self._doc.setDocumentMargin(0)
         self._doc.setUndoRedoEnabled(False)
+        self._doc.setDefaultFont(self.font())
         policy = QSizePolicy(QSizePolicy.Policy.Preferred if wrap else QSizePolicy.Policy.Ignored,
                              QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(wrap)
@@ -46,7 +47,6 @@ class TextLabel(QWidget):
             return
         before = self._needed_height(self.width())
         self._text = text
-        self._doc.setDefaultFont(self.font())
         if Qt.mightBeRichText(text):
             self._doc.setHtml(text)
         else:
@@ -65,6 +65,13 @@ class TextLabel(QWidget):
         return self._height[1]
 
     # -- QWidget ---------------------------------------------------------------------------
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.type() == event.Type.FontChange:
+            self._doc.setDefaultFont(self.font())
+            self._height = (-1, -1)
+            self.updateGeometry()
+        super().changeEvent(event)
+
     def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt name)
         return self._wrap
 
