@@ -20,7 +20,8 @@ EXTRA_ENTRIES = (
     ("saved aim compared", COMPARE_COLOR),
     ("landmark", LANDMARK_COLOR),
 )
-COLUMNS = 2
+#: Columns of the legend: a strip under the 3D view.
+COLUMNS = 6
 
 
 def _swatch(color: str, size: int = 12) -> QPixmap:
@@ -30,7 +31,7 @@ def _swatch(color: str, size: int = 12) -> QPixmap:
 
 
 class LegendDock(QDockWidget):
-    """Swatch and name of every colour in the 3D view, in two columns."""
+    """Swatch and name of every colour in the 3D view, in :data:`COLUMNS` columns."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Legend", parent)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QScrollArea
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QScrollArea, QSizePolicy
 from pyvistaqt import QtInteractor
 
 from .._version import __version__
@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.status = TextLabel(wrap=False)
         # fixed both ways: its text changes on every move and must not relay out the window
         self.status.setFixedSize(600, self.status.fontMetrics().height() + 2)
+        self.status.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.statusBar().addPermanentWidget(self.status)
         self.picker = EntryPicker(self.plotter, self.view.actors, session,
                                   lambda m: self.show_error(m, box=False), self)
@@ -98,11 +99,16 @@ class MainWindow(QMainWindow):
         structures.setObjectName("structures-dock")
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, structures)
         right = QDockWidget("Risk", self)
-        right.setWidget(self.risk_panel)
+        scroll = QScrollArea()
+        scroll.setWidget(self.risk_panel)
+        scroll.setWidgetResizable(True)
+        right.setWidget(scroll)
         right.setObjectName("risk-dock")
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right)
-        self.legend = LegendDock(self)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.legend)
+        self.legend = LegendDock(self)  # a strip under the 3D view, between the side docks
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.legend)
         self.resizeDocks([left, right], [380, 360], Qt.Orientation.Horizontal)
         self.resizeDocks([left, structures], [560, 260], Qt.Orientation.Vertical)
 

@@ -80,10 +80,13 @@ class TextLabel(QWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
         width = 240 if self._wrap else math.ceil(self._doc.idealWidth())
+        width = min(max(width, self.minimumWidth()), self.maximumWidth())  # a fixed width is the hint
         return QSize(width, self._needed_height(width if self._wrap else -1))
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
-        return QSize(40, self.fontMetrics().height())
+        if not self._wrap:
+            return QSize(40, self.fontMetrics().height())
+        return QSize(40, self._needed_height(self.width() if self.width() > 40 else 240))  # never clipped
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
         painter = QPainter(self)
