@@ -5,15 +5,19 @@ whenever something that changes the answer changes.
 
 Signals (psygnal) carry the new value: ``scene_changed(Scene)``,
 ``trajectory_changed(Trajectory)``, ``settings_changed()``, ``report_changed(RiskReport)``,
-``saved_changed()``, ``locked_changed(bool)``, ``history_changed()``, ``error(str)``.
+``saved_changed()``, ``locked_changed(bool)``, ``history_changed()``, ``error(str)``, and
+``refused(Trajectory)``: a value was refused and this trajectory is kept; every control
+that showed the refused value goes back to it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from psygnal import Signal
 
 from .core.api import check
@@ -31,6 +35,11 @@ DEFAULT_AIM = {"lateral_deg": 30.0, "inferior_deg": 22.5, "depth_mm": 60.0}
 DEFAULT_ENTRIES = ("left-entry", "left-psis", "right-entry", "right-psis")
 #: Undo steps kept.
 HISTORY_LIMIT = 200
+#: How far along the aim from a picked skin point bone is looked for, mm: the soft tissue
+#: over the PSIS is a few cm (more in the obese); bone farther along the aim than this
+#: (the ischium, seen past the ilium) is not what a click on the skin means, and the
+#: nearest bone point is taken instead.
+PICK_REACH_MM = 100.0
 
 
 def default_trajectory(scene: Scene) -> Trajectory:
@@ -55,6 +64,7 @@ class Session:
     locked_changed = Signal(bool)
     history_changed = Signal()
     error = Signal(str)
+    refused = Signal(object)
 
     def __init__(self, scene: Scene, *, scene_source: str = "builtin", trajectory: Trajectory | None = None) -> None:
         self.scene = scene
@@ -94,9 +104,20 @@ class Session:
                 self.scene.landmark(new.entry)
         except (NeedlesimError, TypeError, ValueError) as exc:
             self.error.emit(str(exc))
+            self.refused.emit(self.trajectory)
             return False
         self.set_trajectory(new)
         return True
+
+    def revert(self, trajectory: Trajectory, message: str) -> None:
+        """Go back to ``trajectory`` (the last one evaluated) after the engine refused the
+        current one: no undo entry is left for the refused step."""
+        if self._undo and self._undo[-1] == trajectory:
+            self._undo.pop()
+            self.history_changed.emit()
+        self.trajectory = trajectory
+        self.error.emit(message)
+        self.refused.emit(trajectory)
 
     def undo(self) -> None:
         if self._undo:
@@ -217,7 +238,11 @@ class Controller:
         try:
             report = check(s.scene, s.trajectory, envelope=s.envelope, margin_mm=s.margin_mm, backend=s.backend)
         except NeedlesimError as exc:
-            s.error.emit(str(exc))
+            good = s.report.evaluation.trajectory if s.report is not None else None
+            if good is not None and good != s.trajectory:
+                s.revert(good, str(exc))  # the controls go back to what the needle shows
+            else:
+                s.error.emit(str(exc))
             return
         s.set_report(report)
 
@@ -232,6 +257,73 @@ class Controller:
             return check(s.scene, s.saved[s.compare], envelope=s.envelope, margin_mm=s.margin_mm, backend=s.backend)
         except NeedlesimError:
             return None
+
+
+class EntryRule(enum.Enum):
+    """How a picked point became the bone entry."""
+
+    PICKED_BONE = "picked on the bone"
+    ALONG_AIM = "along the current aim"
+    NEAREST_BONE = "nearest bone point"
+
+
+@dataclasses.dataclass(frozen=True)
+class EntryChoice:
+    """The entry a pick gives: ``entry`` (RAS mm) on ``structure``, found by ``rule``,
+    ``distance_mm`` from the picked point; ``side`` from the picked point."""
+
+    entry: tuple[float, float, float]
+    side: str
+    rule: EntryRule
+    structure: str
+    distance_mm: float
+
+
+def midline_x(scene: Scene) -> float:
+    """x of the midline (RAS mm): between the PSIS, else the mean of the bones."""
+    lm = scene.landmarks
+    if "left-psis" in lm and "right-psis" in lm:
+        return float((lm["left-psis"][0] + lm["right-psis"][0]) / 2)
+    bone = [s for s in scene if s.is_bone]
+    return float(np.mean([s.vertices[:, 0].mean() for s in bone])) if bone else 0.0
+
+
+def entry_from_pick(scene: Scene, trajectory: Trajectory, point, structure: str, *,
+                    backend: Backend = Backend.EMBREE, reach_mm: float = PICK_REACH_MM) -> EntryChoice:
+    """The bone entry for a point picked on ``structure``.
+
+    On bone the point is the entry. On the skin the point is the puncture: the entry is
+    the first bone along the current aim from it (the aim kept, the puncture where it
+    was picked) or, when the aim from there meets no bone within ``reach_mm``, the
+    nearest bone surface point (the aim kept, so the puncture moves). Anything else is
+    refused with a :class:`TrajectoryError`.
+    """
+    from .core.needle.engine import get_engine
+
+    p = np.asarray(point, float)
+    s = scene[structure]
+    side = "left" if p[0] < midline_x(scene) else "right"
+    if s.is_bone:
+        return EntryChoice(_pt(p), side, EntryRule.PICKED_BONE, s.name, 0.0)
+    if s.role.value != "skin":
+        raise TrajectoryError(f"picked the {structure}: pick the skin or the bone to set an entry")
+    t = dataclasses.replace(trajectory, entry=_pt(p), side=side)  # the side never contradicts the entry
+    d = np.asarray(t.direction)
+    engine = get_engine(scene, backend=backend, needle_diameter_mm=t.needle_diameter_mm)
+    hits = engine.caster.all_hits(p[None], d[None], reach_mm)
+    for g, depth, entering in zip(hits.geom, hits.t, hits.entering):
+        if entering and engine.structures[g].is_bone:
+            return EntryChoice(_pt(p + depth * d), side, EntryRule.ALONG_AIM, engine.structures[g].name, float(depth))
+    bones = [b for b in scene if b.is_bone]
+    if not bones:
+        raise TrajectoryError("this scene has no bone to enter")
+    nearest = [b.mesh.nearest.on_surface(p[None]) for b in bones]
+    k = int(np.argmin([dist[0] for _, dist, _ in nearest]))
+    return EntryChoice(_pt(nearest[k][0][0]), side, EntryRule.NEAREST_BONE, bones[k].name, float(nearest[k][1][0]))
+
+
+def _pt(p) -> tuple[float, float, float]:
+    return (float(p[0]), float(p[1]), float(p[2]))
 
 
 def scene_label(source: str) -> str:

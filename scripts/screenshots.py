@@ -25,6 +25,7 @@ def main() -> int:
 
     app = QApplication.instance() or QApplication([])
     settings = QSettings("/tmp/needlesim-shots.ini", QSettings.Format.IniFormat)
+    settings.clear()  # the default layout, not one left by an earlier run
     window = MainWindow(Session(load_builtin_scene()), settings=settings, notify=print)
     window.resize(1600, 960)
     window.show()

@@ -78,6 +78,8 @@ class ValueControl(QWidget):
         return float(self.spin.value())
 
     def setValue(self, value: float) -> None:  # noqa: N802 (Qt name)
+        if value == self.spin.value() and round(value * self.scale) == self.slider.value():
+            return  # unchanged: no repaint
         with signals_blocked(self.slider, self.spin):
             self.slider.setValue(round(value * self.scale))
             self.spin.setValue(value)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QScrollArea, QSizePolicy
 from pyvistaqt import QtInteractor
 
 from .._version import __version__
@@ -18,10 +18,14 @@ from ..core.io.manifest import load_scene
 from ..core.model.scene import Scene
 from ..session import Controller, Session, scene_label
 from ..session_io import SessionError, read_session, save_session
-from ..viz.scene_view import SceneView, add_orientation_marker, legend_entries
+from ..viz.scene_view import SceneView, add_orientation_marker
 from .dialogs import ABOUT_HTML, MeshRolesDialog
+from .legend_dock import LegendDock
+from .picking import EntryPicker
+from .qt_utils import signals_blocked
 from .risk_panel import RiskPanel
 from .structure_panel import StructurePanel
+from .text_view import TextLabel
 from .trajectory_panel import TrajectoryPanel
 from .worker import submit
 
@@ -33,6 +37,9 @@ VIEW_KEYS = {"posterior": "1", "lateral-left": "2", "lateral-right": "3", "axial
 
 
 class MainWindow(QMainWindow):
+    #: Every message shown to the user (status bar, risk panel or box), for docks and tests.
+    messageShown = Signal(str)
+
     def __init__(self, session: Session, *, settings: QSettings | None = None, scene_loader=load_scene,
                  notify=None) -> None:
         super().__init__()
@@ -57,9 +64,14 @@ class MainWindow(QMainWindow):
         self.structure_panel = StructurePanel()
         self._docks()
         self._menus()
-        self.status = QLabel()
+        self.status = TextLabel(wrap=False)
+        # fixed both ways: its text changes on every move and must not relay out the window
+        self.status.setFixedSize(600, self.status.fontMetrics().height() + 2)
+        self.status.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.statusBar().addPermanentWidget(self.status)
-        self.pick_armed = False
+        self.picker = EntryPicker(self.plotter, self.view.actors, session,
+                                  lambda m: self.show_error(m, box=False), self)
+        self.picker.armedChanged.connect(self._on_pick_armed)
         self._jobs: set = set()
         self.interactive_detail = True
         self._idle = QTimer(self)
@@ -87,9 +99,17 @@ class MainWindow(QMainWindow):
         structures.setObjectName("structures-dock")
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, structures)
         right = QDockWidget("Risk", self)
-        right.setWidget(self.risk_panel)
+        scroll = QScrollArea()
+        scroll.setWidget(self.risk_panel)
+        scroll.setWidgetResizable(True)
+        right.setWidget(scroll)
         right.setObjectName("risk-dock")
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right)
+        self.legend = LegendDock(self)  # a strip under the 3D view, between the side docks
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.legend)
+
         from .teaching_docks import install_docks  # scenarios, playback, risk map, fluoroscopy
 
         self.teaching = install_docks(self)
@@ -147,6 +167,10 @@ class MainWindow(QMainWindow):
         self.landmarks_action.setChecked(True)
         self.labels_action = self._action(v, "Landmark &names", lambda _=False: self._update_landmarks(), "Shift+L")
         self.labels_action.setCheckable(True)
+        legend = self.legend.toggleViewAction()
+        legend.setText("Le&gend")
+        legend.setShortcut(QKeySequence("G"))
+        v.addAction(legend)
         h = bar.addMenu("&Help")
         self._action(h, "&Conventions", self.show_conventions, QKeySequence.StandardKey.HelpContents)
         self._action(h, "&About needlesim", self.show_about)
@@ -156,14 +180,13 @@ class MainWindow(QMainWindow):
         s.trajectory_changed.connect(lambda *_: self._on_interaction())
         s.report_changed.connect(self._on_report_changed)
         s.scene_changed.connect(self._show_scene)
-        s.error.connect(self.show_error)
+        s.error.connect(lambda message: self.show_error(message, box=False))  # refused edits: inline
         s.history_changed.connect(self._on_history_changed)
         s.locked_changed.connect(self._on_locked_changed)
         s.saved_changed.connect(lambda: self._on_report_changed(s.report))
         self.trajectory_panel.pickRequested.connect(self._arm_pick)
         self.structure_panel.visibilityChanged.connect(self._set_visible)
         self.structure_panel.opacityChanged.connect(self._set_opacity)
-        self.plotter.iren.add_observer("RightButtonPressEvent", self._on_right_click)
         self._on_history_changed()
 
     # -- model -> view ---------------------------------------------------------------------------
@@ -173,17 +196,17 @@ class MainWindow(QMainWindow):
 
     def _show_scene(self, scene: Scene) -> None:
         self.view.set_scene(scene)
+        QTimer.singleShot(IDLE_MS, self, self.view.prepare_light_copies)  # once the window has drawn
         if hasattr(self, "landmarks_action"):
             self.view.show_landmarks(self.landmarks_action.isChecked(), labels=self.labels_action.isChecked())
         self.structure_panel.set_scene(scene, self.view.opacity)
-        self.plotter.remove_legend(render=False)
-        self.plotter.add_legend(labels=[[label, color] for label, color in legend_entries(scene)],
-                                bcolor="#262626", border=False, size=(0.19, 0.3), loc="upper right",
-                                background_opacity=0.78, face="rectangle")
+        self.legend.set_scene(scene)
         self.setWindowTitle(f"needlesim {__version__} — {scene_label(self.session.scene_source)}")
 
     def _on_report_changed(self, report) -> None:
         self.view.show_report(report, compare=self.controller.compare_report())
+        if self.view.eye.active:  # the needle's-eye view follows the needle
+            self.view.view("needle", report)
         self.request_render()
         if report is not None:
             ev = report.evaluation
@@ -226,11 +249,15 @@ class MainWindow(QMainWindow):
         self.view.view(name, self.session.report)
         self.request_render()
 
-    def show_error(self, message: str) -> None:
-        """A message in the window (status bar and a non-blocking box); the state is kept."""
+    def show_error(self, message: str, *, box: bool = True) -> None:
+        """A message in the status bar and, with ``box``, in a non-blocking box; the state
+        is kept. Edits refused while a control moves use ``box=False``: nothing may
+        interrupt a drag."""
         self.last_error = message
         self.statusBar().showMessage(message, 10000)
-        self.notify(message)
+        self.messageShown.emit(message)
+        if box:
+            self.notify(message)
 
     def _message_box(self, message: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, "needlesim", message, QMessageBox.StandardButton.Ok, self)
@@ -242,76 +269,25 @@ class MainWindow(QMainWindow):
         if not self.session.locked:
             self.session.update(**{field: getattr(self.session.trajectory, field) + step})
 
+    # -- picking (gui/picking.py) -------------------------------------------------------------
+    @property
+    def pick_armed(self) -> bool:
+        return self.picker.armed
+
     def _arm_pick(self, armed: bool) -> None:
-        self.pick_armed = bool(armed) and not self.session.locked
-        with_sig = self.trajectory_panel.pick
-        with_sig.blockSignals(True)
-        with_sig.setChecked(self.pick_armed)
-        with_sig.blockSignals(False)
-        if self.pick_armed:
-            self.statusBar().showMessage("Right-click on the bone or the skin to set the entry", 8000)
+        self.picker.set_armed(armed)
+        self._on_pick_armed(self.picker.armed)  # a refused arming (locked) unchecks the button
 
-    def _on_right_click(self, *_args) -> None:
-        if not self.pick_armed:
-            return
-        x, y = self.plotter.iren.get_event_position()
-        self.pick_display(x, y)
+    def _on_pick_armed(self, armed: bool) -> None:
+        with signals_blocked(self.trajectory_panel.pick):
+            self.trajectory_panel.pick.setChecked(armed)
 
-    def pick_display(self, x: int, y: int) -> None:
+    def pick_display(self, x: int, y: int) -> bool:
         """Pick under display position (x, y) (VTK pixels, origin bottom left)."""
-        import vtk
-
-        picker = vtk.vtkCellPicker()
-        picker.SetTolerance(0.0005)
-        name = None
-        if picker.Pick(x, y, 0, self.plotter.renderer):
-            actor = picker.GetActor()
-            name = next((n for n, a in self.view.actors.items() if a is actor), None)
-        self.handle_pick(np.array(picker.GetPickPosition()) if name else None, name)
+        return self.picker.pick_display(x, y)
 
     def handle_pick(self, point: np.ndarray | None, structure: str | None) -> bool:
-        """Set the entry from a picked point: on bone it is the entry; on the skin it is
-        the puncture, and the entry is where the current aim from there meets bone."""
-        if self.session.locked:
-            self.show_error("The trajectory is locked: unlock it (Ctrl+L) to pick a new entry.")
-            return False
-        if point is None or structure is None:
-            self.show_error("The pick missed the model: right-click on the bone or the skin.")
-            return False
-        s = self.session.scene[structure]
-        side = "left" if point[0] < self._midline_x() else "right"
-        if not s.is_bone:
-            if s.role.value != "skin":
-                self.show_error(f"Picked the {structure}: pick the bone or the skin to set an entry.")
-                return False
-            point = self._bone_behind_skin(point, side)
-            if point is None:
-                self.show_error("No bone along the current aim from that skin point.")
-                return False
-        ok = self.session.update(entry=tuple(float(v) for v in point), side=side)
-        self._arm_pick(False)
-        return ok
-
-    def _midline_x(self) -> float:
-        lm = self.session.scene.landmarks
-        if "left-psis" in lm and "right-psis" in lm:
-            return float((lm["left-psis"][0] + lm["right-psis"][0]) / 2)
-        bone = [s for s in self.session.scene if s.is_bone]
-        return float(np.mean([s.vertices[:, 0].mean() for s in bone])) if bone else 0.0
-
-    def _bone_behind_skin(self, point: np.ndarray, side: str):
-        from dataclasses import replace
-
-        from ..core.needle.engine import get_engine
-
-        t = replace(self.session.trajectory, entry=tuple(float(v) for v in point), side=side)  # a side never contradicts the entry
-        engine = get_engine(self.session.scene, backend=self.session.backend, needle_diameter_mm=t.needle_diameter_mm)
-        d = np.asarray(t.direction)
-        hits = engine.caster.all_hits(point[None], d[None], 200.0)
-        for g, depth, entering in zip(hits.geom, hits.t, hits.entering):
-            if entering and engine.structures[g].is_bone:
-                return point + depth * d
-        return None
+        return self.picker.handle_pick(point, structure)
 
     # -- files -------------------------------------------------------------------------------------
     def open_scene(self, path: str | Path) -> bool:

@@ -9,7 +9,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHeaderView, QLabel
 
 from ..core.verdict.risk import RiskReport
 from ..session import Session
-from ..viz.colors import TISSUE_COLORS, VERDICT_COLORS
+from ..viz.colors import HIGHLIGHT_COLOR, TISSUE_COLORS, VERDICT_COLORS
+from .text_view import TextLabel
+
+#: Shown under the clearance table: what ``~`` before a clearance means.
+APPROX_NOTE = "~ = at most (far from the needle, not computed exactly)"
 
 
 class PathStrip(QWidget):
@@ -49,13 +53,15 @@ class RiskPanel(QWidget):
         self.banner = QLabel("—")
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.banner.setMinimumHeight(44)
-        self.reasons = QLabel()
-        self.reasons.setWordWrap(True)
-        self.tip = QLabel()
-        self.tip.setStyleSheet("font-weight: bold;")
-        self.reasons.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.envelope = QLabel()
-        self.envelope.setWordWrap(True)
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("background: #fff4d6; color: #5d4200; border: 1px solid #e0b84a; padding: 3px;")
+        self.notice.setVisible(False)
+        self.reasons = TextLabel()
+        self.tip = TextLabel()
+        self.envelope = TextLabel()
+        self._banner_style: str | None = None
+        self._rows: list[tuple[QTableWidgetItem, QTableWidgetItem]] = []
         self.clearances = QTableWidget(0, 2)
         self.clearances.setHorizontalHeaderLabels(["critical structure", "clearance (mm)"])
         self.clearances.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -63,11 +69,15 @@ class RiskPanel(QWidget):
         self.clearances.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.clearances.setToolTip("Gap between the needle's outer surface (skin to tip) and each critical structure")
         self.strip = PathStrip()
-        self.path = QLabel()
-        self.path.setWordWrap(True)
-        self.path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path = TextLabel()
+        self.approx_note = QLabel(APPROX_NOTE)
+        self.approx_note.setWordWrap(True)
+        self.approx_note.setStyleSheet("color: #444; font-size: 11px;")
+        self.approx_note.setToolTip("Within the exact horizon of the needle every clearance is exact; beyond it "
+                                    "the figure is an upper bound within a few mm (no verdict depends on it)")
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
+        layout.addWidget(self.notice)
         layout.addWidget(self.reasons)
         layout.addWidget(self.tip)
         env = QGroupBox("Envelope")
@@ -79,23 +89,34 @@ class RiskPanel(QWidget):
         pl.addWidget(self.path)
         layout.addWidget(path)
         clear = QGroupBox("Clearances")
-        QVBoxLayout(clear).addWidget(self.clearances)
+        cl = QVBoxLayout(clear)
+        cl.addWidget(self.clearances)
+        cl.addWidget(self.approx_note)
         layout.addWidget(clear, 1)
         session.report_changed.connect(self._on_report_changed)
+        session.error.connect(self.show_notice)
         self._on_report_changed(session.report)
 
+    def show_notice(self, message: str) -> None:
+        """A refused edit, in the panel (no box: it must not interrupt a drag); the next
+        report clears it."""
+        self.notice.setText(f"Not applied: {message}")
+        self.notice.setVisible(True)
+
     def _on_report_changed(self, report: RiskReport | None) -> None:
+        self.notice.setVisible(False)
         if report is None:
             self.banner.setText("no evaluation yet")
-            self.banner.setStyleSheet("background: #eee; font-size: 18px; font-weight: bold;")
+            self._set_banner_style("background: #eee; font-size: 18px; font-weight: bold;")
             return
         v = report.verdict.value
         self.banner.setText(v.upper())
-        self.banner.setStyleSheet(f"background: {VERDICT_COLORS[v]}; color: white; font-size: 20px; "
-                                  "font-weight: bold; border-radius: 4px;")
+        self._set_banner_style(f"background: {VERDICT_COLORS[v]}; color: white; font-size: 20px; "
+                               "font-weight: bold; border-radius: 4px;")
         ev = report.evaluation
         tip = ev.tip_tissue
-        where = "tip in " + (tip.tissue.value + (f" ({tip.structure})" if tip.structure else "") if tip else "—")
+        where = "<b>tip in " + (tip.tissue.value + (f" ({tip.structure})" if tip.structure else "") if tip else "—") \
+            + "</b>"
         self.reasons.setText("<br>".join(f"• {r.text}" for r in report.reasons) or
                              f"No critical structure within {report.margin_mm:g} mm, inside the envelope, no breach.")
         self.tip.setText(where)
@@ -108,23 +129,52 @@ class RiskPanel(QWidget):
         lines = [s.describe() for s in ev.path] + [f"<b>breach</b>: {b.describe()}" for b in ev.breaches]
         self.path.setText("<br>".join(lines))
 
+    def _set_banner_style(self, style: str) -> None:
+        if style != self._banner_style:  # a style sheet re-polishes the widget: only on change
+            self._banner_style = style
+            self.banner.setStyleSheet(style)
+
+    def _row(self, row: int) -> tuple[QTableWidgetItem, QTableWidgetItem]:
+        """The items of ``row``, made once and then updated in place."""
+        while len(self._rows) <= row:
+            name, value = QTableWidgetItem(), QTableWidgetItem()
+            value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self._rows.append((name, value))
+        return self._rows[row]
+
     def _fill_clearances(self, report: RiskReport) -> None:
         contacts = sorted(report.evaluation.contacts, key=lambda c: c.clearance_mm)
-        self.clearances.setRowCount(len(contacts))
+        if self.clearances.rowCount() != len(contacts):
+            for row in range(self.clearances.rowCount()):  # keep the items: they are reused
+                self.clearances.takeItem(row, 0), self.clearances.takeItem(row, 1)
+            self.clearances.setRowCount(len(contacts))
+            for row in range(len(contacts)):
+                name, value = self._row(row)
+                self.clearances.setItem(row, 0, name)
+                self.clearances.setItem(row, 1, value)
         for row, c in enumerate(contacts):
-            name = QTableWidgetItem(c.structure)
-            value = QTableWidgetItem("contact" if c.touches else f"{'' if c.clearance_exact else '~'}{c.clearance_mm:.1f}")
-            if not c.clearance_exact:
-                value.setToolTip("far: an upper bound within a few mm (exact within 25 mm of the needle)")
-            value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            name, value = self._row(row)
+            text = "contact" if c.touches else f"{'' if c.clearance_exact else '~'}{c.clearance_mm:.1f}"
+            tip = "" if c.clearance_exact else "at most this far: far from the needle, not computed exactly"
             if c.touches:
                 color = QColor(VERDICT_COLORS["danger"])
             elif c.clearance_mm < report.margin_mm:
                 color = QColor(VERDICT_COLORS["caution"])
             else:
-                color = None
-            if color is not None:
-                for item in (name, value):
-                    item.setForeground(color)
-            self.clearances.setItem(row, 0, name)
-            self.clearances.setItem(row, 1, value)
+                color = QColor(Qt.GlobalColor.black)
+            _set(name, c.structure, color)
+            _set(value, text, color, tip)
+            near = c.clearance_mm < report.margin_mm  # drawn in the highlight colour in 3D: the same swatch
+            swatch = QColor(HIGHLIGHT_COLOR) if near else None
+            if name.data(Qt.ItemDataRole.DecorationRole) != swatch:
+                name.setData(Qt.ItemDataRole.DecorationRole, swatch)
+
+
+def _set(item: QTableWidgetItem, text: str, color: QColor, tip: str = "") -> None:
+    """Change what differs only: every change repaints the cell."""
+    if item.text() != text:
+        item.setText(text)
+    if item.foreground().color() != color:
+        item.setForeground(color)
+    if item.toolTip() != tip:
+        item.setToolTip(tip)

@@ -11,6 +11,7 @@ from ..core.model.trajectory import MAX_DEPTH_MM, Trajectory
 from ..session import Session
 from .controls import ValueControl
 from .qt_utils import signals_blocked
+from .text_view import TextLabel
 
 PICKED = "(picked point)"
 CONVENTION = (
@@ -35,7 +36,7 @@ class TrajectoryPanel(QWidget):
         self.entry.setToolTip("Bone entry: a landmark, or a point picked on the bone or skin")
         self.pick = QPushButton("Pick entry")
         self.pick.setCheckable(True)
-        self.pick.setToolTip("Then right-click (or press P) on the bone or the skin in the 3D view")
+        self.pick.setToolTip("Then right-click on the skin or the bone in the 3D view (Esc cancels)")
         self.lock = QCheckBox("Lock")
         self.lock.setToolTip("Lock the trajectory against accidental picking and edits (Ctrl+L)")
         self.lateral = ValueControl("Lateral", "°", -MAX_ANGLE_DEG, MAX_ANGLE_DEG, 0.1,
@@ -44,7 +45,7 @@ class TrajectoryPanel(QWidget):
                                      tooltip="Angle from the transverse plane; + toward the feet")
         self.depth = ValueControl("Depth", "mm", 0, MAX_DEPTH_MM, 0.5,
                                   tooltip=f"From the skin puncture along the needle (max {MAX_DEPTH_MM:g} mm)")
-        self.projected = QLabel()
+        self.projected = TextLabel()
         self.projected.setToolTip("What the aim reads as on an axial and a sagittal image")
         self.convention = QLabel(CONVENTION)
         self.convention.setWordWrap(True)
@@ -99,7 +100,10 @@ class TrajectoryPanel(QWidget):
         self.restore_btn.clicked.connect(self._on_restore)
         self.delete_btn.clicked.connect(self._on_delete)
         self.saved.itemChanged.connect(self._on_compare_toggled)
-        s.trajectory_changed.connect(self._on_trajectory_changed)
+        # show the session's trajectory, not the signal's argument: a handler before this one
+        # (the controller) may have refused it and gone back already
+        s.trajectory_changed.connect(lambda *_: self._on_trajectory_changed(s.trajectory))
+        s.refused.connect(lambda *_: self._on_trajectory_changed(s.trajectory))
         s.scene_changed.connect(lambda *_: self.refresh_entries())
         s.settings_changed.connect(self._on_settings_changed)
         s.locked_changed.connect(self._on_locked_changed)

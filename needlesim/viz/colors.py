@@ -45,7 +45,14 @@ TISSUE_COLORS: dict[Tissue, str] = {
 }
 
 VERDICT_COLORS = {"safe": "#1b8a3a", "caution": "#d98e04", "danger": "#c62828"}
-HIGHLIGHT_COLOR = "#ff5e00"
+#: Critical structures within the margin, in the 3D view and as the swatch of their table
+#: rows: a violet no structure, tissue, marker or verdict uses (the sciatic nerve is
+#: orange; CIE76 distance to every other colour here is at least 40, pinned by a test).
+HIGHLIGHT_COLOR = "#7c4dff"
+#: Markers on the needle: where it crosses a surface, the bone entry, the tip.
+MARKER_COLORS = {"hits": "#00e5ff", "entry": "#3949ab", "tip": "#151515"}
+#: The landmark points.
+LANDMARK_COLOR = "#1b5e20"
 NEEDLE_COLOR = "#c0c0c8"
 COMPARE_COLOR = "#4db6ac"
 

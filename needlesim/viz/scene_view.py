@@ -11,8 +11,11 @@ import pyvista as pv
 from ..core.model.results import Tissue
 from ..core.verdict.risk import RiskReport
 from ..core.model.scene import Role, Scene
-from .colors import (COMPARE_COLOR, HIGHLIGHT_COLOR, ROLE_OPACITY, TISSUE_COLORS, group_of,
-                     structure_color)
+from .colors import (COMPARE_COLOR, HIGHLIGHT_COLOR, LANDMARK_COLOR, MARKER_COLORS, ROLE_OPACITY, TISSUE_COLORS,
+                     group_of, structure_color)
+from .labels import LandmarkLabels
+from .needle_eye import NeedleEye
+from .needle_mesh import fill_mesh, fill_points, needle_arrays, needle_mesh, tube_arrays  # noqa: F401 (needle_mesh: API)
 
 #: Standard views: camera direction (from the focal point toward the camera) and view-up.
 VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
@@ -24,8 +27,6 @@ VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
 }
 
 
-#: Colour of the landmark points.
-LANDMARK_COLOR = "#1b5e20"
 #: Share of triangles kept in the light copies drawn while a control is dragged.
 INTERACTIVE_KEEP = 0.3
 #: Structures smaller than this are always drawn in full.
@@ -54,6 +55,8 @@ class SceneView:
         self._light: dict[str, pv.PolyData] = {}
         self._full: dict[str, object] = {}
         self._highlighted: set[str] = set()
+        self.eye = NeedleEye(plotter)
+        self.labels = LandmarkLabels(plotter)
 
     # -- the scene ---------------------------------------------------------------------
     def set_scene(self, scene: Scene) -> None:
@@ -84,6 +87,7 @@ class SceneView:
         for actor in self._landmark_actors:
             self.plotter.remove_actor(actor, render=False)
         self._landmark_actors = []
+        self.labels.set_landmarks(None)
         if not visible or self.scene is None or not self.scene.landmarks:
             return
         names = sorted(self.scene.landmarks)
@@ -91,10 +95,15 @@ class SceneView:
         self._landmark_actors.append(self.plotter.add_points(
             pts, color=LANDMARK_COLOR, point_size=7, render_points_as_spheres=True, render=False, pickable=False,
             name="landmarks"))
-        if labels:
-            self._landmark_actors.append(self.plotter.add_point_labels(
-                pts, names, font_size=10, point_size=1, shape_opacity=0.6, render=False, name="landmark-labels",
-                always_visible=True))
+        self.labels.set_landmarks(self.scene.landmarks if labels else None)
+
+    def prepare_light_copies(self) -> None:
+        """Make the light copies :meth:`set_interactive` draws (about a second on the
+        built-in scene), so that the first drag does not pay for them."""
+        for s in self.scene or ():
+            if s.role is not Role.SKIN and len(s.faces) >= INTERACTIVE_MIN_FACES and s.name not in self._light:
+                self._light[s.name] = _polydata(s).decimate(1.0 - INTERACTIVE_KEEP)
+                self._full[s.name] = self.actors[s.name].GetMapper().GetInput()
 
     def set_interactive(self, interactive: bool) -> None:
         """While the user drags a control, draw large structures from lighter copies
@@ -111,9 +120,7 @@ class SceneView:
                 continue
             if len(s.faces) < INTERACTIVE_MIN_FACES:
                 continue
-            if s.name not in self._light:
-                self._light[s.name] = _polydata(s).decimate(1.0 - INTERACTIVE_KEEP)
-                self._full[s.name] = self.actors[s.name].GetMapper().GetInput()
+            self.prepare_light_copies()
             self.actors[s.name].GetMapper().SetInputData(self._light[s.name] if interactive else self._full[s.name])
 
     def set_visible(self, name: str, visible: bool) -> None:
@@ -136,30 +143,33 @@ class SceneView:
         actors are made once and their data replaced in place (no actor churn per frame)."""
         if not self._needle:
             self._make_needle_actors()
-        self._needle["current"].copy_from(needle_mesh(report) if report is not None else pv.PolyData())
-        self._needle["compare"].copy_from(needle_mesh(compare, color=COMPARE_COLOR) if compare is not None
-                                          else pv.PolyData())
-        markers = pv.PolyData()
+        for key, rep, color in (("current", report, None), ("compare", compare, COMPARE_COLOR)):
+            if rep is None:
+                self._needle[key].copy_from(pv.PolyData())
+            else:
+                fill_mesh(self._needle[key], *needle_arrays(rep, color=color))
+        pts = []
         if report is not None:
             ev = report.evaluation
             pts = [h.point for h in ev.hits if 0 <= h.depth_mm <= ev.depth_mm]
-            markers = pv.PolyData(np.array(pts)) if pts else pv.PolyData()
-            self._needle["entry"].copy_from(pv.PolyData(np.array([ev.entry_point])))
-            self._needle["tip"].copy_from(pv.PolyData(np.array([ev.tip])))
-        self._needle["hits"].copy_from(markers)
+            fill_points(self._needle["entry"], [ev.entry_point])
+            fill_points(self._needle["tip"], [ev.tip])
+        fill_points(self._needle["hits"], pts)
         near = set() if report is None else \
             {c.structure for c in report.evaluation.contacts if c.clearance_mm < report.margin_mm}
         self._highlight(near)
 
     def _make_needle_actors(self) -> None:
         for key in ("current", "compare"):
-            mesh = pv.Cylinder(radius=1e-6, height=1e-6, resolution=3)  # replaced on every update
-            mesh.cell_data["RGB"] = np.zeros((mesh.n_cells, 3), dtype=np.uint8)
+            mesh = pv.PolyData()  # filled in place on every update
+            fill_mesh(mesh, *tube_arrays(np.zeros(3), np.array([0.0, 1.0, 0.0]), 1e-6, np.array([[0.0, 1e-6]]),
+                                         np.zeros((1, 3), np.uint8), resolution=3))
             self._needle[key] = mesh
             self._needle_actors.append(self.plotter.add_mesh(
                 mesh, scalars="RGB", rgb=True, render=False, pickable=False, name=f"needle:{key}",
                 opacity=0.55 if key == "compare" else 1.0, smooth_shading=True))
-        for key, color, size in (("hits", "#00e5ff", 11), ("entry", "#3949ab", 14), ("tip", "#151515", 12)):
+        for key, size in (("hits", 11), ("entry", 14), ("tip", 12)):
+            color = MARKER_COLORS[key]
             mesh = pv.PolyData(np.zeros((1, 3)))  # replaced on every update
             self._needle[key] = mesh
             self._needle_actors.append(self.plotter.add_mesh(mesh, color=color, point_size=size,
@@ -185,7 +195,7 @@ class SceneView:
 
     # -- the camera --------------------------------------------------------------------------
     def view(self, name: str, report: RiskReport | None = None) -> None:
-        """One of :data:`VIEWS`, or ``"needle"`` to look down the needle from behind the skin."""
+        """One of :data:`VIEWS`, or ``"needle"``: the needle's-eye view (:mod:`.needle_eye`)."""
         if self.scene is None:
             return
         lo, hi = self.scene.bounds
@@ -194,21 +204,24 @@ class SceneView:
         bhi = np.max([s.vertices.max(0) for s in bone], axis=0)
         focus = (blo + bhi) / 2
         dist = float(np.linalg.norm(bhi - blo)) * 1.6
-        if name == "needle" and report is not None:
-            ev = report.evaluation
-            d = np.array(ev.trajectory.direction)
-            up = np.array([0.0, 0.0, 1.0]) if abs(d[2]) < 0.9 else np.array([0.0, 1.0, 0.0])
-            cam = self.plotter.camera
-            cam.position = tuple(np.array(ev.skin_puncture) - d * 250)
-            cam.focal_point = tuple(np.array(ev.tip))
-            cam.up = tuple(up)
+        if name == "needle":
+            if report is not None:
+                self.set_needle_visible(False)  # the camera is inside the needle
+                self.eye.show(report)
             return
+        self.eye.hide()
+        self.set_needle_visible(True)
         direction, up = VIEWS.get(name, VIEWS["posterior"])
         cam = self.plotter.camera
         cam.focal_point = tuple(focus)
         cam.position = tuple(focus + np.array(direction) * dist)
         cam.up = up
         self.plotter.reset_camera_clipping_range()
+
+    def set_needle_visible(self, visible: bool) -> None:
+        """Show or hide the needle's cylinders (current and compared); markers stay."""
+        for actor in self._needle_actors[:2]:
+            actor.SetVisibility(visible)
 
     def camera_state(self) -> dict:
         cam = self.plotter.camera
@@ -236,9 +249,9 @@ def legend_color(color: str, *, min_luminance: float = 0.55) -> str:
     return pv.Color(tuple(rgb)).hex_rgb
 
 
-def legend_entries(scene: Scene) -> list[tuple[str, str]]:
-    """(label, colour) per role present, plus the needle's tissue colours (lightened where
-    needed to read on the legend's dark background)."""
+def legend_entries(scene: Scene, *, lighten: bool = True) -> list[tuple[str, str]]:
+    """(label, colour) per role present, plus the needle's tissue colours (with
+    ``lighten``, lightened where needed to read on a dark background)."""
     seen: dict[str, str] = {}
     for s in scene:
         label = {"cortical_bone": "bone", "nerve_root": "sacral root", "dura": "dura / sleeve"}.get(s.role.value, s.role.value)
@@ -247,28 +260,4 @@ def legend_entries(scene: Scene) -> list[tuple[str, str]]:
         seen.setdefault(label, structure_color(s))
     for t in (Tissue.SOFT_TISSUE, Tissue.CORTEX, Tissue.MARROW):
         seen.setdefault(f"needle in {t.value}", TISSUE_COLORS[t])
-    return [(label, legend_color(color)) for label, color in seen.items()]
-
-
-
-
-def needle_mesh(report: RiskReport, *, color: str | None = None, resolution: int = 20) -> pv.PolyData:
-    """The needle from skin puncture to tip at its real diameter, one cylinder per tissue
-    stretch, with per-cell ``RGB`` colours (the tissue's, or ``color``)."""
-    ev = report.evaluation
-    p0, d = np.array(ev.skin_puncture), np.array(ev.trajectory.direction)
-    r = ev.trajectory.radius_mm
-    parts = []
-    for seg in ev.path:
-        if seg.length_mm <= 1e-6:
-            continue
-        a, b = p0 + seg.start_mm * d, p0 + seg.end_mm * d
-        cyl = pv.Cylinder(center=(a + b) / 2, direction=d, radius=r, height=seg.length_mm, resolution=resolution)
-        rgb = np.array(pv.Color(color or TISSUE_COLORS[seg.tissue]).int_rgb, dtype=np.uint8)
-        cyl.cell_data["RGB"] = np.tile(rgb, (cyl.n_cells, 1))
-        parts.append(cyl)
-    if not parts:
-        return pv.PolyData()
-    mesh = parts[0] if len(parts) == 1 else parts[0].merge(parts[1:])
-    mesh.set_active_scalars("RGB", preference="cell")
-    return mesh
+    return [(label, legend_color(color) if lighten else color) for label, color in seen.items()]

@@ -37,10 +37,12 @@ def make_window(qtbot, settings, analytic_scene):
     made = []
 
     def make(scene=None, **kwargs):
-        errors: list[str] = []
+        errors: list[str] = []  # every message shown (status bar, panel or box)
+        boxes: list[str] = []   # the ones shown in a message box
         w = MainWindow(Session(scene or analytic_scene, scene_source="analytic"), settings=settings,
-                       notify=errors.append, **kwargs)
-        w.errors = errors
+                       notify=boxes.append, **kwargs)
+        w.messageShown.connect(errors.append)
+        w.errors, w.boxes = errors, boxes
         qtbot.addWidget(w)
         w.show()
         qtbot.waitExposed(w)

@@ -296,6 +296,6 @@ def test_landmarks_are_shown_and_can_be_named_or_hidden(make_window):
     pts = w.view._landmark_actors[0].GetMapper().GetInput().GetNumberOfPoints()
     assert pts == len(w.session.scene.landmarks)
     w.labels_action.trigger()
-    assert len(w.view._landmark_actors) == 2
+    assert len(w.view.labels.actors) == len(w.session.scene.landmarks)  # one name each
     w.landmarks_action.trigger()
-    assert w.view._landmark_actors == []
+    assert w.view._landmark_actors == [] and w.view.labels.actors == []
