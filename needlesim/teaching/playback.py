@@ -24,7 +24,7 @@ from ..core.model.results import PathSegment, Tissue
 from ..core.model.scene import Scene
 from ..core.needle.breach import BreachKind
 from ..core.needle.engine import get_engine
-from ..core.verdict.risk import Reason, RiskReport, Rule, Verdict
+from ..core.verdict.risk import Reason, RiskReport, Rule, Verdict, assess
 
 #: Depth step of the 1 mm keyboard steps and of the default frame grid, mm.
 STEP_MM = 1.0
@@ -138,27 +138,35 @@ class Playback:
         path = tuple(replace(s, end_mm=min(s.end_mm, d)) for s in ev.path if s.start_mm < d or s.start_mm == 0.0)
         last = path[-1] if path else None
         clear = self._clearances(d)
-        reasons = self._reasons(d, clear)
-        verdict = max((r.level for r in reasons), key=lambda v: v.rank, default=Verdict.SAFE)
+        report = assess(self._evaluation_at(d, path, clear), self.report.envelope, scene=self.scene)
         tip = self.puncture + d * self.direction
         order = sorted(clear.items(), key=lambda kv: kv[1])
         return Frame(d, (float(tip[0]), float(tip[1]), float(tip[2])),
-                     last.tissue if last else Tissue.OUTSIDE, last.structure if last else None, path, verdict,
-                     reasons, tuple((k, float(v)) for k, v in order))
+                     last.tissue if last else Tissue.OUTSIDE, last.structure if last else None, path, report.verdict,
+                     report.reasons, tuple((k, float(v)) for k, v in order))
 
     def report_at(self, depth_mm: float) -> RiskReport:
         """The report of a needle stopped at ``depth_mm``, made from the full-depth one (for
         views that draw a report: the needle, its tissue colours, its tip, its near misses)."""
         f = self.frame(depth_mm)
-        ev, d = self.evaluation, f.depth_mm
-        near = dict(f.clearances)
-        evaluation = replace(
-            ev, trajectory=replace(ev.trajectory, depth_mm=d), tip=f.tip, path=f.path,
-            hits=tuple(h for h in ev.hits if h.depth_mm <= d), breaches=tuple(b for b in ev.breaches if b.depth_mm < d),
-            bone_mm=sum(s.length_mm for s in f.path if s.tissue in (Tissue.CORTEX, Tissue.MARROW)),
-            contacts=tuple(replace(c, clearance_mm=near[c.structure]) for c in ev.contacts))
+        evaluation = self._evaluation_at(f.depth_mm, f.path, dict(f.clearances))
         checks = self.report.envelope.check(evaluation.trajectory)
         return RiskReport(f.verdict, f.reasons, self.report.envelope, checks, evaluation)
+
+    def _evaluation_at(self, d: float, path: tuple[PathSegment, ...], clear: dict[str, float]):
+        """The full-depth evaluation cut at ``d``: what a needle stopped there has met. The
+        verdict is then :func:`needlesim.core.verdict.risk.assess`'s, rule for rule."""
+        ev = self.evaluation
+        tip = self.puncture + d * self.direction
+        # a structure whose contact depth the tip has passed is touched (clearance <= 0) even
+        # where the distance query, at the very contact depth, reads a hair above zero
+        contacts = tuple(replace(c, clearance_mm=clear[c.structure] if c.contact_depth_mm > d
+                                 else min(clear[c.structure], 0.0)) for c in ev.contacts)
+        return replace(
+            ev, trajectory=replace(ev.trajectory, depth_mm=d), tip=(float(tip[0]), float(tip[1]), float(tip[2])),
+            path=path, hits=tuple(h for h in ev.hits if h.depth_mm <= d),
+            breaches=tuple(b for b in ev.breaches if b.depth_mm < d),
+            bone_mm=sum(s.length_mm for s in path if s.tissue in (Tissue.CORTEX, Tissue.MARROW)), contacts=contacts)
 
     def _clearances(self, d: float) -> dict[str, float]:
         eng = self.engine
@@ -168,27 +176,6 @@ class Playback:
         inside = {s.structure for s in self.evaluation.path if s.tissue is Tissue.CRITICAL and s.start_mm < d}
         return {c.structure: -eng.radius if c.structure in inside else float(dist[k]) - eng.radius
                 for k, c in enumerate(self.evaluation.contacts)}
-
-    def _reasons(self, d: float, clear: dict[str, float]) -> tuple[Reason, ...]:
-        """The rules of :func:`needlesim.core.verdict.risk.assess` at depth ``d``."""
-        ev, margin, out = self.evaluation, self.evaluation.margin_mm, []
-        for c in sorted(ev.contacts, key=lambda c: clear[c.structure]):
-            if c.contact_depth_mm <= d:
-                out.append(Reason(Verdict.DANGER, Rule.CONTACT, f"touches the {c.structure} at "
-                                  f"{c.contact_depth_mm:.1f} mm", c.structure, float(c.contact_depth_mm)))
-            elif clear[c.structure] < margin:
-                out.append(Reason(Verdict.CAUTION, Rule.MARGIN, f"{clear[c.structure]:.1f} mm from the "
-                                  f"{c.structure} (margin {margin:g} mm)", c.structure, float(clear[c.structure])))
-        for b in ev.breaches:
-            if b.depth_mm < d:
-                level = Verdict.CAUTION if b.through == BreachKind.OUTER_TABLE.value else Verdict.DANGER
-                out.append(Reason(level, Rule.BREACH, b.describe(), b.structure, b.depth_mm))
-        env = self.report.envelope
-        for r in env.check(replace(ev.trajectory, depth_mm=d)):
-            if not r.inside:
-                out.append(Reason(Verdict.CAUTION, Rule.ENVELOPE, f"{r.describe()} ({env.name})"))
-        out.sort(key=lambda r: -r.level.rank)
-        return tuple(out)
 
 
 def advance(position_mm: float, dt_s: float, speed_mm_s: float, playback: Playback) -> tuple[float, Event | None]:

@@ -40,7 +40,8 @@ class AngleMap:
         """(ni, nl) :class:`Code` at ``depth_mm`` (the sweep's rules; infeasible aims -1)."""
         r = self.result
         v = verdicts(r.contact_mm, r.margin_contact_mm, r.breach_mm, r.danger_breach_mm, r.inside_envelope,
-                     np.array([float(depth_mm)]), self.envelope.depth_mm)[:, 0]
+                     np.array([float(depth_mm)]), self.envelope.depth_mm, bone_entry_mm=r.bone_entry_mm,
+                     other_side_mm=r.other_side_mm)[:, 0]
         v = np.where(r.feasible, v, np.int8(Code.INFEASIBLE))
         return v.reshape(len(self.inferior_deg), len(self.lateral_deg))
 
