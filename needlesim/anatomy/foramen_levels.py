@@ -39,10 +39,12 @@ GAP_RATIO = 1.6
 #: The S1 row lies beside the lower end of the first sacral body: from the promontory (the top
 #: of that body, which also stands above the alae) down to the S1 ventral foramina is about one
 #: S1 body height, the tallest of the sacral bodies, 1.2-2.2 row spacings (estimate; 2.1 on the
-#: Visible Human Female, a large sacrum). Without the S1 row the first row found lies one
-#: spacing further (2.2-3.2); the threshold is between the two ranges. Measured along the
-#: sacrum's long axis only (the promontory lies far ventral of the foramina).
-TOP_GAP_RATIO = 2.7
+#: Visible Human Female, a large sacrum): 1.7 in the middle.
+S1_BODY_SPACINGS = 1.7
+#: Without the S1 row the first row found lies one spacing further (2.2-3.2); the threshold is
+#: between the two ranges. Measured along the sacrum's long axis only (the promontory lies far
+#: ventral of the foramina).
+TOP_GAP_RATIO = S1_BODY_SPACINGS + 1.0
 #: Rows beyond this level are reported and not used (S5 is the last sacral vertebra; its
 #: foramen exists only where the first coccygeal segment is fused to it).
 MAX_LEVEL = 5
@@ -114,7 +116,7 @@ def _missing_before(positions: list[np.ndarray], spacing: float, promontory: np.
     """How many rows are missing before each row (the first: between it and the promontory)."""
     gaps = [float(np.linalg.norm(b - a)) for a, b in zip(positions[:-1], positions[1:])]
     top = abs(float(positions[0][0] - promontory[0]))
-    missing = [max(int(round(top / spacing - TOP_GAP_RATIO + 1.5)), 1) if top > TOP_GAP_RATIO * spacing else 0]
+    missing = [max(int(round(top / spacing - S1_BODY_SPACINGS)), 1) if top > TOP_GAP_RATIO * spacing else 0]
     for k, gap in enumerate(gaps):
         others = [g for i, g in enumerate(gaps) if i != k]
         typical = float(np.median(others)) if others else spacing
