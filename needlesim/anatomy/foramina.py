@@ -77,6 +77,14 @@ CHANNEL_LEAD_IN_MM = 3.0
 #: ... and accepts a first hit this close before the ventral opening's centre, mm (that centre
 #: lies at the level of the rim around the opening, which may be curved).
 CHANNEL_END_SLACK_MM = 1.5
+#: The lower half of the sacrum is also seen along its own ventral axis when that turns from the
+#: whole sacrum's by more than this, degrees: the depth tests need a view within about 30 deg
+#: of a tunnel's axis, and a sacrum's lower foramina face up to 40 deg more caudally on a
+#: strongly curved sacrum (estimate); a third of that.
+LOWER_VIEW_MIN_DEG = 10.0
+#: A hole of the lower view within this of one already found is the same hole, mm: the
+#: smallest published foramen width (S2 dorsal, 7.1 mm; Saluja 2018).
+SAME_HOLE_MM = 7.1
 #: Smallest hole area kept as a foramen, mm^2: a fifth of the smallest published foramen
 #: area (about 7 x 7 mm) seen obliquely, well above single-pixel noise.
 MIN_HOLE_AREA_MM2 = 8.0
@@ -173,12 +181,13 @@ class _DepthImage:
     depth: np.ndarray  # (nu, ns) first-hit distance, nan where the ray misses, mm
 
 
-def _depth_image(sacrum: trimesh.Trimesh, sf: SacralFrame, sign: float) -> _DepthImage:
-    """Cast one ray per pixel along ``sign * ventral`` from outside the sacrum."""
+def _depth_image(sacrum: trimesh.Trimesh, sf: SacralFrame, sign: float, from_mm: float = -np.inf) -> _DepthImage:
+    """Cast one ray per pixel along ``sign * ventral`` from outside the sacrum (from the height
+    ``from_mm`` along ``caudal`` down, if given)."""
     rel = sacrum.vertices - sf.origin
     u, s, a = rel @ sf.right, rel @ sf.caudal, rel @ sf.ventral
     gu = np.arange(u.min() - 2.0, u.max() + 2.0, PIXEL_MM)
-    gs = np.arange(s.min() - 2.0, s.max() + 2.0, PIXEL_MM)
+    gs = np.arange(max(s.min() - 2.0, from_mm), s.max() + 2.0, PIXEL_MM)
     start = a.min() - 5.0 if sign > 0 else a.max() + 5.0
     grid_u, grid_s = np.meshgrid(gu, gs, indexing="ij")
     origins = sf.origin + grid_u[..., None] * sf.right + grid_s[..., None] * sf.caudal + start * sf.ventral
@@ -215,10 +224,11 @@ def _rim_centre(image: _DepthImage, mask: np.ndarray) -> np.ndarray:
 
 
 def _holes(
-    sacrum: trimesh.Trimesh, sf: SacralFrame, midline: Plane, sign: float, *, min_depth_mm: float
+    sacrum: trimesh.Trimesh, sf: SacralFrame, midline: Plane, sign: float, *, min_depth_mm: float,
+    from_mm: float = -np.inf,
 ) -> dict[str, list[tuple[np.ndarray, float]]]:
     """Holes of one depth image by side: (opening centre (3,) mm, area mm^2) each."""
-    image = _depth_image(sacrum, sf, sign)
+    image = _depth_image(sacrum, sf, sign, from_mm)
     labels, count, residual = _hole_labels(image)
     holes: dict[str, list[tuple[np.ndarray, float]]] = {"left": [], "right": []}
     for index in range(1, count + 1):
@@ -230,6 +240,38 @@ def _holes(
         if abs(midline.signed_distance(centre)) >= MIDLINE_EXCLUSION_MM:
             holes["right" if midline.signed_distance(centre) > 0 else "left"].append((centre, float(area)))
     return holes
+
+
+def lower_frame(sacrum: trimesh.Trimesh, sf: SacralFrame) -> SacralFrame:
+    """The axes of the sacrum's lower half (faces below its centroid): its own long axis in the
+    sacral sagittal plane and the ventral axis normal to it. On a curved sacrum the lower
+    foramina face this way rather than along the whole sacrum's ventral axis."""
+    lower = (sacrum.triangles_center - sf.origin) @ sf.caudal > 0.0
+    weights = sacrum.area_faces[lower] / sacrum.area_faces[lower].sum()
+    centre = weights @ sacrum.triangles_center[lower]
+    plane = np.stack([sf.caudal, sf.ventral])
+    sagittal = (sacrum.triangles_center[lower] - centre) @ plane.T
+    _, vectors = np.linalg.eigh((sagittal * weights[:, None]).T @ sagittal)
+    caudal = plane.T @ vectors[:, 1]
+    caudal = caudal if caudal @ sf.caudal > 0 else -caudal
+    ventral = np.cross(sf.right, caudal)
+    ventral = ventral if ventral @ sf.ventral > 0 else -ventral
+    return SacralFrame(centre, sf.right, caudal, ventral / np.linalg.norm(ventral))
+
+
+def _with_lower_view(sacrum, sf, midline, ventral, dorsal) -> None:
+    """Add the holes of the lower half seen along its own ventral axis (:func:`lower_frame`)
+    that the main view missed, if that axis turns by more than :data:`LOWER_VIEW_MIN_DEG`."""
+    low = lower_frame(sacrum, sf)
+    if np.degrees(np.arccos(np.clip(low.ventral @ sf.ventral, -1.0, 1.0))) <= LOWER_VIEW_MIN_DEG:
+        return
+    for holes, sign, depth in ((ventral, -1.0, FORAMEN_MIN_DEPTH_MM), (dorsal, 1.0, HOLE_DEPTH_MM)):
+        top = (sf.origin - low.origin) @ low.caudal - OPENING_DIAMETER_MM  # the lower half, and a margin
+        for side, found in _holes(sacrum, low, midline, sign, min_depth_mm=depth, from_mm=top).items():
+            for centre, area in found:
+                new = all(np.linalg.norm(centre - c) > SAME_HOLE_MM for c, _ in holes[side])
+                if new and (centre - sf.origin) @ sf.caudal > 0.0:
+                    holes[side].append((centre, area))
 
 
 def _free_channel(sacrum: trimesh.Trimesh, dorsal: np.ndarray, ventral: np.ndarray, sf: SacralFrame) -> bool:
@@ -310,6 +352,7 @@ def survey_foramina(sacrum: trimesh.Trimesh, sf: SacralFrame) -> ForaminaSurvey:
     midline = Plane(sf.origin, sf.right)
     ventral = _holes(sacrum, sf, midline, -1.0, min_depth_mm=FORAMEN_MIN_DEPTH_MM)
     dorsal = _holes(sacrum, sf, midline, 1.0, min_depth_mm=HOLE_DEPTH_MM)
+    _with_lower_view(sacrum, sf, midline, ventral, dorsal)
     empty = [side for side in ("left", "right") if not ventral[side]]
     if empty:
         names = ", ".join(f"{side}-s1-ventral-foramen" for side in empty)

@@ -60,6 +60,12 @@ ENDPLATE_VENTRAL_MM = 8.0
 #: The canal's lumen is taken no wider than this radius, mm (a ray escaping through a
 #: foramen would otherwise make it unbounded).
 CANAL_LUMEN_MAX_MM = 12.0
+#: A canal centreline point that steps back along the course over this window (Gaussian sigma,
+#: points about 0.5-1 mm apart) is dropped, mm: a few vertebral-body heights' tenths.
+FORWARD_WINDOW_MM = 5.0
+#: A canal centreline point found in bone is moved to the freest point within this of it, mm
+#: (the canal's lumen is 5-10 mm across at S3 and above).
+LUMEN_SEARCH_MM = 5.0
 #: Rays cast round the canal centreline to measure its free radius.
 CANAL_RAYS = 24
 #: Each centreline point may move this far in its cross-section toward the canal's middle, mm.
@@ -203,6 +209,42 @@ def _recentre(points: np.ndarray, space: FreeSpace) -> np.ndarray:
     return points + ndimage.gaussian_filter1d(shifts, 3.0, axis=0, mode="nearest")
 
 
+def _forward_only(line: np.ndarray) -> np.ndarray:
+    """``line`` without the points that step back along its general course (the direction over
+    :data:`FORWARD_WINDOW_MM` around each point): a centreline that folds back on a curved
+    sacrum (into the canal's roof) keeps only its forward run."""
+    if len(line) < 3:
+        return line
+    course = ndimage.gaussian_filter1d(line, FORWARD_WINDOW_MM, axis=0, mode="nearest")
+    tangent = np.gradient(course, axis=0)
+    keep = [0]
+    for i in range(1, len(line)):
+        if (line[i] - line[keep[-1]]) @ tangent[i] > 0.0:
+            keep.append(i)
+    return line[keep]
+
+
+def _in_lumen(core: np.ndarray, space: FreeSpace) -> np.ndarray:
+    """``core`` with every point in bone moved to the freest point of its cross-section within
+    :data:`LUMEN_SEARCH_MM`; raises if one still lies in bone."""
+    bad = np.flatnonzero(space.clearance_at(core) <= 0.0)
+    if len(bad) == 0:
+        return core
+    g = np.arange(-LUMEN_SEARCH_MM, LUMEN_SEARCH_MM + 1e-9, 0.5)
+    gu, gv = (a.ravel() for a in np.meshgrid(g, g))
+    tangents = np.gradient(core, axis=0)
+    out = core.copy()
+    for i in bad:
+        u, v = _basis(_unit(tangents[i]))
+        cand = core[i] + gu[:, None] * u + gv[:, None] * v
+        out[i] = cand[np.argmax(space.clearance_at(cand))]
+    still = np.flatnonzero(space.clearance_at(out) <= 0.0)
+    if len(still):
+        raise AnatomyError(f"the sacral canal centreline runs in bone at {len(still)} mm of its length (first at"
+                           f" {np.round(out[still[0]], 1)}); correct sacral-canal-s1 / sacral-hiatus or the foramina")
+    return out
+
+
 def _s1_endplate_height(lm: PelvisLandmarks, sacrum: trimesh.Trimesh, entrance: np.ndarray, head: np.ndarray) -> float:
     """How far the top of the S1 body (the L5/S1 disc) lies above the canal's entrance along
     the canal's cranial direction, mm: the most cranial sacrum vertex within
@@ -220,9 +262,9 @@ def _s1_endplate_height(lm: PelvisLandmarks, sacrum: trimesh.Trimesh, entrance: 
 def sacral_canal(lm: PelvisLandmarks, sacrum: trimesh.Trimesh, bones: trimesh.Trimesh, space: FreeSpace,
                  params: AnatomyParams) -> Canal:
     """The canal centreline, recentred and extended (module docstring), and its levels."""
-    core = resampled(lm.canal_polyline, 1.0)
+    core = resampled(_forward_only(lm.canal_polyline), 1.0)
     core = ndimage.gaussian_filter1d(core, 2.0, axis=0, mode="nearest")
-    core = resampled(_recentre(core, space), 1.0)
+    core = _in_lumen(resampled(_forward_only(_recentre(core, space)), 1.0), space)
     head = _unit(core[0] - core[min(10, len(core) - 1)])
     tail = _unit(core[-1] - core[max(len(core) - 11, 0)])
     endplate_mm = max(_s1_endplate_height(lm, sacrum, core[0], head), 0.0)

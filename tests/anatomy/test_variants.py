@@ -2,7 +2,8 @@
 
 From the built-in Visible Human Female pelvis: one foramen closed (the left S3 tunnel filled in
 a voxel model of the sacrum, remeshed by flying edges), an extra pair of holes below S4 (drilled
-in the same way), a mirrored pelvis, a tilted and turned one, and 0.9x and 1.15x scalings. Each
+in the same way), a mirrored pelvis, a tilted and turned one, 0.9x and 1.15x scalings, and a
+long, strongly curved sacrum (stretched and bent ventrally below S2). Each
 must build with the validator finding nothing (:func:`needlesim.anatomy.build.build_scene`
 refuses otherwise), label every foramen by its true level (the variant's own transform of the
 built-in landmarks says where each level is), build roots for exactly the levels present,
@@ -210,6 +211,40 @@ def _expected(marks, matrix, swap=False):
     return out
 
 
+#: The long, strongly curved sacrum: below its S2 foramina it is stretched by this factor ...
+BEND_STRETCH = 1.25
+#: ... and bent ventrally round a circle of this radius, mm (the built-in sacrum's own ventral
+#: curve has a radius of about 100-150 mm; 70 mm is a strongly hooked sacrum).
+BEND_RADIUS_MM = 70.0
+
+
+def _bend(points: np.ndarray, sf, s0: float) -> np.ndarray:
+    """Points below the height ``s0`` (along ``sf.caudal``) stretched and bent ventrally."""
+    rel = np.atleast_2d(points) - sf.origin
+    s, a = rel @ sf.caudal, rel @ sf.ventral
+    below = s > s0
+    theta = BEND_STRETCH * (s[below] - s0) / BEND_RADIUS_MM
+    r = BEND_RADIUS_MM - a[below]
+    new_s, new_a = s.copy(), a.copy()
+    new_s[below] = s0 + r * np.sin(theta)
+    new_a[below] = BEND_RADIUS_MM - r * np.cos(theta)
+    out = rel + (new_s - s)[:, None] * sf.caudal + (new_a - a)[:, None] * sf.ventral + sf.origin
+    return out.reshape(np.shape(points))
+
+
+def _curved(bones, marks):
+    """The sacrum and coccyx made long and strongly curved below S2; the rest unchanged."""
+    sf = _foramina.sacral_frame(bones["sacrum"], anterior_pelvic_plane(bones))
+    s0 = float(np.mean([marks[f"{s}-s2-ventral-foramen"] @ sf.caudal - sf.origin @ sf.caudal for s in SIDES]))
+    out = dict(bones)
+    for name in ("sacrum", "coccyx"):
+        mesh = bones[name].copy()
+        mesh.vertices = _bend(mesh.vertices, sf, s0)
+        out[name] = mesh
+    expected = {k: _bend(p, sf, s0) for k, p in marks.items() if k.endswith("-foramen")}
+    return out, expected
+
+
 def _turned(deg_x, deg_z):
     return (trimesh.transformations.rotation_matrix(np.radians(deg_z), [0, 0, 1])
             @ trimesh.transformations.rotation_matrix(np.radians(deg_x), [1, 0, 0]))
@@ -235,6 +270,9 @@ def _variant(name, original):
         variant = dict(bones, sacrum=_drill(bones["sacrum"], holes))
         expected = _expected(marks, np.eye(4)) | {f"{s}-s5-ventral-foramen": holes[s] for s in SIDES}
         return variant, skin, expected, {s: (1, 2, 3, 4, 5) for s in SIDES}, "fused first coccygeal segment"
+    if name == "curved":
+        variant, expected = _curved(bones, marks)
+        return variant, skin, expected, four, "4 ventral foramina on the left: S1, S2, S3, S4"
     matrix, swap = {
         "mirrored": (np.diag([-1.0, 1.0, 1.0, 1.0]), True),
         "tilted": (_turned(25.0, 12.0), False),
@@ -245,7 +283,7 @@ def _variant(name, original):
             "4 ventral foramina on the left: S1, S2, S3, S4")
 
 
-VARIANTS = ["closed", "extra", "mirrored", "tilted", "scaled-0.9", "scaled-1.15"]
+VARIANTS = ["closed", "extra", "mirrored", "tilted", "scaled-0.9", "scaled-1.15", "curved"]
 _BUILT: dict = {}
 
 
