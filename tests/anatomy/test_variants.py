@@ -329,6 +329,9 @@ def test_variant_builds_roots_for_the_levels_present_and_validates(name, origina
                for surface in ("dorsal", "ventral") if lv <= max(levels[side]) and lv not in levels[side]}
     assert set(record.missing) == missing
     assert all(0.0 < c <= 1.0 for c in record.confidence.values())
+    canal = anatomy.canal  # the centreline stays in the canal's lumen over its whole length
+    for bone in (s for s in scene.structures if s.is_bone):
+        assert not bone.mesh.contains(canal.centreline).any(), f"{name}: the canal centreline enters the {bone.name}"
     if name == "closed":  # the right S3 has no partner on the left: less sure
         assert record.confidence["right-s3-ventral-foramen"] <= foramen_levels.UNPAIRED_FACTOR
 
