@@ -36,6 +36,7 @@ from needlesim.anatomy.landmarks import PelvisLandmarks, find_pelvis_landmarks
 from needlesim.anatomy.neural import SIDES, Canal, build_neural
 from needlesim.anatomy.params import AnatomyError, AnatomyParams
 from needlesim.anatomy.tubefit import BoneDistance, Tube
+from needlesim.anatomy.validate import validate_scene
 from needlesim.anatomy.vessels import superior_gluteal_vessels
 from needlesim.core.io import markups
 from needlesim.core.io.files import current_umask
@@ -63,6 +64,8 @@ class BuiltAnatomy:
     tunnel_points: Mapping[str, np.ndarray]
     ganglia: Mapping[str, np.ndarray]
     matrix: np.ndarray = field(repr=False)
+    #: The landmark record the anatomy was built on (scene frame), with confidence and log.
+    landmarks: PelvisLandmarks | None = field(default=None, repr=False)
 
 
 def tilt_matrix(tilt_deg: float) -> np.ndarray:
@@ -89,9 +92,14 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
                 params: AnatomyParams = AnatomyParams(), name: str = "pelvis with built anatomy",
                 description: str = "", source: Mapping[str, str] | None = None,
                 marrow_faces: Mapping[str, np.ndarray] | None = None,
-                landmarks: PelvisLandmarks | None = None, on_stage: Callable[[str], None] | None = None) -> Scene:
+                landmarks: PelvisLandmarks | None = None,
+                progress: Callable[[float, str], None] | None = None,
+                on_stage: Callable[[str], None] | None = None,
+                validate: bool = True) -> Scene:
     """Find the landmarks, move into the tilted neutral frame, build the anatomy (module
-    docstring) and return the scene: bones, skin, built structures, landmarks.
+    docstring), check it with :func:`.validate.validate_scene` and return the scene: bones,
+    skin, built structures, landmarks (the full record, with confidence and what the search
+    saw, is ``scene.metadata["anatomy"].landmarks``).
 
     Parameters
     ----------
@@ -105,15 +113,21 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
         For shell bones, the faces of their inner (endosteal) surface (see
         :mod:`needlesim.core.needle.marrow`); carried onto the bone structures.
     landmarks : PelvisLandmarks, optional
-        The landmarks of ``bones``, in their frame, when they are known (an individual's,
-        carried through its warp); by default they are found on the bones.
+        Landmarks in the frame of ``bones`` to build on instead of searching: an
+        individual's, carried through its warp, or corrected by hand
+        (:func:`.landmarks.landmarks_from_points`).
+    progress : callable (fraction 0..1, message), optional
+        Told as each stage starts; an exception raised from it stops the build (a cancel).
     on_stage : callable, optional
-        Called with the name of each stage as it starts (for progress).
+        Called with the short name of each stage as it starts (the terminal's stage lines).
+    validate : bool
+        Refuse a scene whose built structures cut bone or each other (default).
 
     Raises
     ------
     AnatomyError
-        A parameter is out of range, or a structure cannot be built.
+        A parameter is out of range, a structure cannot be built, or the validator found a
+        problem (all listed).
     LandmarkError
         A bone is missing or a landmark cannot be found.
     """
@@ -121,19 +135,24 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     missing = [b for b in REQUIRED_BONES if b not in bones]
     if missing:
         raise AnatomyError(f"cannot build the anatomy: the pelvis lacks {', '.join(missing)}")
+    tell = progress or (lambda fraction, message: None)
     stage = on_stage or (lambda name: None)
     stage("landmarks")
-    lm_in = find_pelvis_landmarks(bones) if landmarks is None else landmarks
+    lm_in = landmarks if landmarks is not None else find_pelvis_landmarks(
+        bones, progress=lambda f, m: tell(0.3 * f, m))
     neutral = lm_in.neutral_matrix
     bn = {k: m.copy().apply_transform(neutral) for k, m in bones.items()}
     lm = lm_in.transformed(neutral)
     stage("free space")
+    tell(0.3, "voxelising the free space round the sacrum")
     fine, wide = _spaces(bn, lm, params)
     stage("dural sac, roots and nerves")
+    tell(0.4, "building the dural sac, the sacral roots and the sciatic nerves")
     neural = build_neural(bn, lm, params, space=fine, wide_space=wide)
     tubes = dict(neural.tubes)
     stage("vessels")
     distance = BoneDistance(list(bn.values()))
+    tell(0.8, "building the superior gluteal vessels")
     for side in SIDES:
         for t in superior_gluteal_vessels(bn, lm, side, wide, distance, params):
             tubes[t.name] = t
@@ -144,15 +163,29 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
         structures.append(Structure.from_trimesh("skin", Role.SKIN, s, closed=False, source="skin"))
     moved = {k: _moved_tube(t, tilt) for k, t in tubes.items()}
     structures += [t.structure() for t in moved.values()]
-    landmarks = {k: tilt[:3, :3] @ p + tilt[:3, 3] for k, p in lm.points.items()}
+    points = {k: tilt[:3, :3] @ p + tilt[:3, 3] for k, p in lm.points.items()}
     pt = lambda p: tilt[:3, :3] @ p + tilt[:3, 3]  # noqa: E731
     c = neural.canal
     canal = Canal(c.centreline @ tilt[:3, :3].T + tilt[:3, 3], c.levels, c.free_profile_mm)
     built = BuiltAnatomy(moved, canal,
                          {k: pt(p) for k, p in neural.tunnel_points.items()}, {k: pt(p) for k, p in neural.ganglia.items()},
-                         tilt @ neutral)
+                         tilt @ neutral, lm.transformed(tilt))
     meta = {"description": description, "source": dict(source or {}), "params": _params_dict(params), "anatomy": built}
-    return Scene(tuple(structures), landmarks=landmarks, name=name, source="needlesim.anatomy.build", metadata=meta)
+    scene = Scene(tuple(structures), landmarks=points, name=name, source="needlesim.anatomy.build", metadata=meta)
+    if validate:
+        tell(0.9, "checking that no built structure cuts bone or another")
+        _refuse_problems(scene, canal)
+    tell(1.0, "anatomy built")
+    return scene
+
+
+def _refuse_problems(scene: Scene, canal: Canal) -> None:
+    """Raise :class:`AnatomyError` listing every problem the validator finds."""
+    problems = validate_scene(scene, lumen=canal.lumen)
+    if problems:
+        listed = "; ".join(f"{p.structure}: {p.kind}: {p.detail}" for p in problems)
+        raise AnatomyError(f"the built anatomy failed {len(problems)} check(s): {listed}. Correct the landmarks"
+                           " (a landmarks file) or report the pelvis")
 
 
 def _bone(name: str, mesh: trimesh.Trimesh, marrow_faces: np.ndarray | None = None) -> Structure:
@@ -196,6 +229,9 @@ def manifest_text(scene: Scene) -> str:
     for k, v in dict(meta.get("params", {})).items():
         text = json.dumps(v, sort_keys=True) if isinstance(v, Mapping) else v
         lines.append(f"anatomy_{k} = {_toml_value(text)}")
+    record = getattr(meta.get("anatomy"), "landmarks", None)
+    if record is not None and record.log:
+        lines.append(f"landmark_search = {_toml_value(' | '.join(record.log))}")
     for s in scene.structures:
         lines += ["", "[[structure]]", f"name = {_toml_value(s.name)}", f"role = {_toml_value(s.role.value)}",
                   f"side = {_toml_value(s.side.value)}"]
@@ -227,7 +263,9 @@ def write_scene(scene: Scene, folder: str | Path) -> Path:
                 patch.remove_unreferenced_vertices()
                 patch.export(tmp / _marrow_file(s.name), file_type="ply", encoding="binary")
         (tmp / "scene.toml").write_text(manifest_text(scene), encoding="utf-8")
-        markups.write_points(tmp / "landmarks.mrk.json", scene.landmarks)
+        record = getattr(scene.metadata.get("anatomy"), "landmarks", None)
+        notes = {k: f"confidence={record.confidence.get(k, 1.0):.2f}" for k in scene.landmarks} if record else None
+        markups.write_points(tmp / "landmarks.mrk.json", scene.landmarks, descriptions=notes)
         for keep in KEPT_FILES:
             if (folder / keep).is_file():
                 shutil.copy2(folder / keep, tmp / keep)

@@ -51,6 +51,7 @@ from needlesim.anatomy.tubefit import BoneDistance, Tube, fitted_radius, point_a
 from needlesim.core.model.scene import Level, Role, Side
 
 SIDES = (Side.LEFT, Side.RIGHT)
+#: The usual sacral levels; roots are built for the levels each side has (``lm.levels``).
 LEVELS = (1, 2, 3, 4)
 #: The S1 body is looked for within this of the sacral mid-plane, mm, ...
 ENDPLATE_HALF_WIDTH_MM = 8.0
@@ -59,6 +60,12 @@ ENDPLATE_VENTRAL_MM = 8.0
 #: The canal's lumen is taken no wider than this radius, mm (a ray escaping through a
 #: foramen would otherwise make it unbounded).
 CANAL_LUMEN_MAX_MM = 12.0
+#: A canal centreline point that steps back along the course over this window (Gaussian sigma,
+#: points about 0.5-1 mm apart) is dropped, mm: a few vertebral-body heights' tenths.
+FORWARD_WINDOW_MM = 5.0
+#: A canal centreline point found in bone is moved to the freest point within this of it, mm
+#: (the canal's lumen is 5-10 mm across at S3 and above).
+LUMEN_SEARCH_MM = 5.0
 #: Rays cast round the canal centreline to measure its free radius.
 CANAL_RAYS = 24
 #: Each centreline point may move this far in its cross-section toward the canal's middle, mm.
@@ -149,6 +156,39 @@ def _basis(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u, np.cross(t, u)
 
 
+def level_value(values: Mapping[int, float], level: int) -> float:
+    """A per-level parameter; a level beyond those given (S5, found where a first coccygeal
+    segment is fused) takes the lowest level's value (the sacral roots thin caudally: S5 is
+    no thicker than S4)."""
+    return float(values[level] if level in values else values[max(values)])
+
+
+def levels_present(lm: PelvisLandmarks) -> tuple[int, ...]:
+    """Every level with a foramen axis on at least one side, ascending."""
+    return tuple(sorted(set(lm.levels.get("left", ())) | set(lm.levels.get("right", ()))))
+
+
+def _sides_with(lm: PelvisLandmarks, level: int) -> list[Side]:
+    return [s for s in SIDES if level in lm.levels.get(s.value, ())]
+
+
+def _foramen_levels(lm: PelvisLandmarks, line: np.ndarray) -> dict[str, float]:
+    """Arc of ``f1``.. ``f<lowest>`` on the canal line; a level found on neither side (closed
+    on both) is interpolated between its neighbours, or extrapolated by the next spacing."""
+    found = {lv: float(np.mean([project(line, _foramen_mid(lm, s, lv)) for s in _sides_with(lm, lv)]))
+             for lv in levels_present(lm)}
+    if len(found) < 2:
+        raise AnatomyError(f"only {len(found)} sacral level(s) with foramina found; the canal levels need two")
+    known = np.array(sorted(found))
+    arcs = np.array([found[k] for k in known])
+    wanted = np.arange(1, max(known.max(), 3) + 1)
+    values = np.interp(wanted, known, arcs)
+    slope_lo, slope_hi = (arcs[1] - arcs[0]) / (known[1] - known[0]), (arcs[-1] - arcs[-2]) / (known[-1] - known[-2])
+    values = np.where(wanted < known[0], arcs[0] + (wanted - known[0]) * slope_lo, values)
+    values = np.where(wanted > known[-1], arcs[-1] + (wanted - known[-1]) * slope_hi, values)
+    return {f"f{lv}": float(v) for lv, v in zip(wanted, values)}
+
+
 def _foramen_mid(lm: PelvisLandmarks, side: Side, level: int) -> np.ndarray:
     p = lm.points
     return 0.5 * (p[f"{side.value}-s{level}-dorsal-foramen"] + p[f"{side.value}-s{level}-ventral-foramen"])
@@ -169,11 +209,47 @@ def _recentre(points: np.ndarray, space: FreeSpace) -> np.ndarray:
     return points + ndimage.gaussian_filter1d(shifts, 3.0, axis=0, mode="nearest")
 
 
+def _forward_only(line: np.ndarray) -> np.ndarray:
+    """``line`` without the points that step back along its general course (the direction over
+    :data:`FORWARD_WINDOW_MM` around each point): a centreline that folds back on a curved
+    sacrum (into the canal's roof) keeps only its forward run."""
+    if len(line) < 3:
+        return line
+    course = ndimage.gaussian_filter1d(line, FORWARD_WINDOW_MM, axis=0, mode="nearest")
+    tangent = np.gradient(course, axis=0)
+    keep = [0]
+    for i in range(1, len(line)):
+        if (line[i] - line[keep[-1]]) @ tangent[i] > 0.0:
+            keep.append(i)
+    return line[keep]
+
+
+def _in_lumen(core: np.ndarray, space: FreeSpace) -> np.ndarray:
+    """``core`` with every point in bone moved to the freest point of its cross-section within
+    :data:`LUMEN_SEARCH_MM`; raises if one still lies in bone."""
+    bad = np.flatnonzero(space.clearance_at(core) <= 0.0)
+    if len(bad) == 0:
+        return core
+    g = np.arange(-LUMEN_SEARCH_MM, LUMEN_SEARCH_MM + 1e-9, 0.5)
+    gu, gv = (a.ravel() for a in np.meshgrid(g, g))
+    tangents = np.gradient(core, axis=0)
+    out = core.copy()
+    for i in bad:
+        u, v = _basis(_unit(tangents[i]))
+        cand = core[i] + gu[:, None] * u + gv[:, None] * v
+        out[i] = cand[np.argmax(space.clearance_at(cand))]
+    still = np.flatnonzero(space.clearance_at(out) <= 0.0)
+    if len(still):
+        raise AnatomyError(f"the sacral canal centreline runs in bone at {len(still)} mm of its length (first at"
+                           f" {np.round(out[still[0]], 1)}); correct sacral-canal-s1 / sacral-hiatus or the foramina")
+    return out
+
+
 def _s1_endplate_height(lm: PelvisLandmarks, sacrum: trimesh.Trimesh, entrance: np.ndarray, head: np.ndarray) -> float:
     """How far the top of the S1 body (the L5/S1 disc) lies above the canal's entrance along
     the canal's cranial direction, mm: the most cranial sacrum vertex within
     :data:`ENDPLATE_HALF_WIDTH_MM` of the sacral mid-plane and ventral of the canal."""
-    ventral = _unit(sum(lm.axes[f"{s.value}-s1-foramen"][1] for s in SIDES))
+    ventral = _unit(sum(lm.axes[f"{s.value}-s{lm.levels[s.value][0]}-foramen"][1] for s in SIDES))
     ventral = _unit(ventral - (ventral @ head) * head)
     v = sacrum.vertices
     near = np.abs(lm.sacral_midline.signed_distance(v)) < ENDPLATE_HALF_WIDTH_MM
@@ -186,22 +262,20 @@ def _s1_endplate_height(lm: PelvisLandmarks, sacrum: trimesh.Trimesh, entrance: 
 def sacral_canal(lm: PelvisLandmarks, sacrum: trimesh.Trimesh, bones: trimesh.Trimesh, space: FreeSpace,
                  params: AnatomyParams) -> Canal:
     """The canal centreline, recentred and extended (module docstring), and its levels."""
-    core = resampled(lm.canal_polyline, 1.0)
+    core = resampled(_forward_only(lm.canal_polyline), 1.0)
     core = ndimage.gaussian_filter1d(core, 2.0, axis=0, mode="nearest")
-    core = resampled(_recentre(core, space), 1.0)
+    core = _in_lumen(resampled(_forward_only(_recentre(core, space)), 1.0), space)
     head = _unit(core[0] - core[min(10, len(core) - 1)])
     tail = _unit(core[-1] - core[max(len(core) - 11, 0)])
     endplate_mm = max(_s1_endplate_height(lm, sacrum, core[0], head), 0.0)
-    below = max((_foramen_mid(lm, s, 4) - core[-1]) @ tail for s in SIDES)
+    below = max((_foramen_mid(lm, s, max(lm.levels[s.value])) - core[-1]) @ tail for s in SIDES)
     tail_mm = max(below, 0.0) + 15.0
     above = np.arange(endplate_mm + params.sac_cranial_extension_mm, 0.0, -1.0)[:, None] * head + core[0]
     after = np.arange(1.0, tail_mm + 1e-9, 1.0)[:, None] * tail + core[-1]
     line = resampled(np.vstack([above, core, after]), 1.0)
-    levels = {"top": params.sac_cranial_extension_mm}
-    for level in LEVELS:
-        levels[f"f{level}"] = float(np.mean([project(line, _foramen_mid(lm, s, level)) for s in SIDES]))
+    levels = {"top": params.sac_cranial_extension_mm} | _foramen_levels(lm, line)
     levels["canal"] = project(line, core[0])
-    order = [levels[k] for k in ("top", "f1", "f2", "f3", "f4")]
+    order = [levels["top"], *(levels[f"f{lv}"] for lv in range(1, len(levels) - 1))]
     if np.any(np.diff(order) <= 0):
         raise AnatomyError(f"the sacral foramina do not descend along the canal (levels {np.round(order, 1)} mm)")
     return Canal(line, levels, _free_profile(line, bones))
@@ -295,8 +369,9 @@ def sciatic_nerve(lm: PelvisLandmarks, side: Side, space: FreeSpace, bones: Bone
     down = np.array([0.0, 0.0, -1.0])
     mouth = notch_mouth(notch, space)
     exit_ = space.nearest_free(notch + params.sciatic_below_notch_mm * mouth, need)
-    ventral = _unit(sum(lm.axes[f"{side.value}-s{k}-foramen"][1] for k in (1, 2, 3)))
-    foramina = np.mean([lm.points[f"{side.value}-s{k}-ventral-foramen"] for k in (1, 2, 3)], axis=0)
+    upper = lm.levels[side.value][:3]  # S1-S3 feed the sciatic nerve; the top three found
+    ventral = _unit(sum(lm.axes[f"{side.value}-s{k}-foramen"][1] for k in upper))
+    foramina = np.mean([lm.points[f"{side.value}-s{k}-ventral-foramen"] for k in upper], axis=0)
     plexus = space.nearest_free(foramina + 0.45 * (exit_ - foramina) + params.plexus_anterior_mm * ventral, need)
     below = space.nearest_free(exit_ + params.sciatic_descent_mm * down, need, within_mm=30.0)
     line = _route(space, [plexus, exit_, below], [need, need], [PELVIS_CORRIDOR_MM] * 2, None,
@@ -346,14 +421,14 @@ class _RootPlan:
 
 
 def _root_start(canal: Canal, sac: Tube, side: Side, level: int, tunnel: np.ndarray, params: AnatomyParams) -> _RootPlan:
-    r_root = 0.5 * params.root_diameter_mm[level]
+    r_root = 0.5 * level_value(params.root_diameter_mm, level)
     body_end = sac.arc_mm[-1] - min(params.sac_taper_mm, 0.5 * sac.arc_mm[-1])
-    take = canal.levels[f"f{level}"] - params.root_takeoff_mm[level]
+    take = canal.levels[f"f{level}"] - level_value(params.root_takeoff_mm, level)
     below = take > body_end - 1.0
     arc = min(take, body_end - 1.0)
     r_sac = float(np.interp(arc, sac.arc_mm, sac.radius_mm))
     room = max(r_sac - r_root - 0.3, 0.0)
-    offset = (room if not below else DESCENT_LATERAL_SHARE[level] * room) * _outward(canal, arc, tunnel)
+    offset = (room if not below else level_value(DESCENT_LATERAL_SHARE, level) * room) * _outward(canal, arc, tunnel)
     return _RootPlan(canal.at(arc) + offset, below, offset)
 
 
@@ -367,7 +442,7 @@ def _descent_point(canal: Canal, space: FreeSpace, level: int, tunnel: np.ndarra
     steps = np.arange(0.0, 15.0, 0.25)
     wall = steps[np.flatnonzero(space.clearance_at(centre + steps[:, None] * out) < params.bone_margin_mm)]
     room = max((wall[0] if len(wall) else steps[-1]) - r_root - params.bone_margin_mm, 0.0)
-    return centre + DESCENT_LATERAL_SHARE.get(level, 0.0) * room * out
+    return centre + level_value(DESCENT_LATERAL_SHARE, level) * room * out
 
 
 def sacral_root(lm: PelvisLandmarks, canal: Canal, sac: Tube, side: Side, level: int, plexus_line: np.ndarray,
@@ -375,7 +450,7 @@ def sacral_root(lm: PelvisLandmarks, canal: Canal, sac: Tube, side: Side, level:
                 params: AnatomyParams) -> tuple[Tube, Tube, np.ndarray, np.ndarray]:
     """One root and its sleeve; also its tunnel point and ganglion centre (mm)."""
     name = f"{side.value} S{level}"
-    r_root = 0.5 * params.root_diameter_mm[level]
+    r_root = 0.5 * level_value(params.root_diameter_mm, level)
     r_sleeve = r_root + params.sleeve_thickness_mm
     m = params.bone_margin_mm
     tunnel = _tunnel_point(lm, canal, side, level)
@@ -384,7 +459,7 @@ def sacral_root(lm: PelvisLandmarks, canal: Canal, sac: Tube, side: Side, level:
     plan = _root_start(canal, sac, side, level, tunnel, params)
     out = space.nearest_free(ventral_opening + params.root_exit_mm * axis, r_root + m)
     merge = point_at(plexus_line, ROOT_MERGE_MM)
-    if level == 4:
+    if level >= 4:
         toward = (merge - out) * np.array([1.0, 1.0, 0.0])  # to the pudendal plexus: out and down
         end = space.nearest_free(out + params.s4_length_mm * _unit(_unit(toward) + np.array([0.0, 0.0, -1.0])), r_root + m)
     else:
@@ -405,7 +480,7 @@ def sacral_root(lm: PelvisLandmarks, canal: Canal, sac: Tube, side: Side, level:
     own_side = lambda p: sign * lm.sacral_midline.signed_distance(p) >= -MIDPLANE_SLACK_MM  # noqa: E731
     line = _route(space, waypoints, needs, corridors, avoid, f"{name} root", ROOT_SMOOTH_MM, own_side)
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(line, axis=0), axis=1))])
-    g_arc = project(line, tunnel) + params.ganglion_offset_mm[level]
+    g_arc = project(line, tunnel) + level_value(params.ganglion_offset_mm, level)
     nominal = r_root * swelling(arc, g_arc, params.ganglion_length_mm, params.ganglion_swelling)
     radius = _fit(line, nominal, bones, avoid_fit, m)
     root = Tube(f"{name} root", Role.NERVE_ROOT, side, Level(f"S{level}"), line, radius, nominal)
@@ -448,8 +523,8 @@ def build_neural(bones: Mapping[str, trimesh.Trimesh], lm: PelvisLandmarks, para
         tubes[nerve.name] = nerve
     tunnels, ganglia = {}, {}
     built: list[Tube] = []
-    for level in LEVELS:
-        for side in SIDES:
+    for level in levels_present(lm):
+        for side in _sides_with(lm, level):
             avoid = _avoid(built, sac, list(nerves.values()))
             root, sleeve, tunnels[root.name], ganglia[root.name] = sacral_root(
                 lm, canal, sac, side, level, nerves[side].centreline, space, distance, avoid, params)

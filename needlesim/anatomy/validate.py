@@ -27,7 +27,7 @@ BONE_TOLERANCE_MM = 0.3
 OVERLAP_TOLERANCE_MM = 0.3
 #: Roles of the built structures.
 BUILT_ROLES = (Role.NERVE_ROOT, Role.DURA, Role.NERVE, Role.VESSEL, Role.JOINT)
-_NAME = re.compile(r"^(left|right) (S[1-4] (root|sleeve)|sciatic nerve|superior gluteal (artery|vein)|sacroiliac joint)$")
+_NAME = re.compile(r"^(left|right) (S[1-5] (root|sleeve)|sciatic nerve|superior gluteal (artery|vein)|sacroiliac joint)$")
 
 
 @dataclass(frozen=True)

@@ -372,7 +372,7 @@ def test_transformed_moves_points_axes_and_frame(landmarks):
 
 def test_a_sacrum_without_foramina_is_refused(bones):
     filled = dict(bones, sacrum=bones["sacrum"].convex_hull)
-    with pytest.raises(LandmarkError, match=r"found 0 ventral sacral foramina on the (left|right), expected 4"):
+    with pytest.raises(LandmarkError, match=r"found no ventral sacral foramina on the left and right .*place them by hand"):
         find_pelvis_landmarks(filled)
 
 
