@@ -31,7 +31,7 @@ import numpy as np
 import trimesh
 
 from needlesim.anatomy.freespace import FreeSpace
-from needlesim.anatomy.landmarks import find_pelvis_landmarks
+from needlesim.anatomy.landmarks import PelvisLandmarks, find_pelvis_landmarks
 from needlesim.anatomy.neural import SIDES, Canal, build_neural
 from needlesim.anatomy.params import AnatomyError, AnatomyParams
 from needlesim.anatomy.tubefit import BoneDistance, Tube
@@ -86,7 +86,8 @@ def _spaces(bones: Mapping[str, trimesh.Trimesh], lm, params: AnatomyParams) -> 
 def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | None, *,
                 params: AnatomyParams = AnatomyParams(), name: str = "pelvis with built anatomy",
                 description: str = "", source: Mapping[str, str] | None = None,
-                marrow_faces: Mapping[str, np.ndarray] | None = None) -> Scene:
+                marrow_faces: Mapping[str, np.ndarray] | None = None,
+                landmarks: PelvisLandmarks | None = None) -> Scene:
     """Find the landmarks, move into the tilted neutral frame, build the anatomy (module
     docstring) and return the scene: bones, skin, built structures, landmarks.
 
@@ -101,6 +102,9 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     marrow_faces : mapping of str to (k,) int, optional
         For shell bones, the faces of their inner (endosteal) surface (see
         :mod:`needlesim.core.needle.marrow`); carried onto the bone structures.
+    landmarks : PelvisLandmarks, optional
+        Landmarks already found (or placed by hand) on ``bones``; then ``bones`` may hold a
+        whole ``"{side} hip bone"`` instead of its ilium, ischium and pubis.
 
     Raises
     ------
@@ -111,9 +115,9 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     """
     params = params.validated()
     missing = [b for b in REQUIRED_BONES if b not in bones]
-    if missing:
+    if missing and landmarks is None:
         raise AnatomyError(f"cannot build the anatomy: the pelvis lacks {', '.join(missing)}")
-    lm_in = find_pelvis_landmarks(bones)
+    lm_in = find_pelvis_landmarks(bones) if landmarks is None else landmarks
     neutral = lm_in.neutral_matrix
     bn = {k: m.copy().apply_transform(neutral) for k, m in bones.items()}
     lm = lm_in.transformed(neutral)
@@ -121,8 +125,9 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     neural = build_neural(bn, lm, params, space=fine, wide_space=wide)
     tubes = dict(neural.tubes)
     distance = BoneDistance(list(bn.values()))
+    ilia = {f"{s.value} ilium": bn.get(f"{s.value} ilium", bn.get(f"{s.value} hip bone")) for s in SIDES}
     for side in SIDES:
-        for t in superior_gluteal_vessels(bn, lm, side, wide, distance, params):
+        for t in superior_gluteal_vessels(bn | ilia, lm, side, wide, distance, params):
             tubes[t.name] = t
     tilt = tilt_matrix(params.tilt_deg)
     structures = [_bone(k, m.copy().apply_transform(tilt), (marrow_faces or {}).get(k)) for k, m in bn.items()]
