@@ -87,7 +87,8 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
                 params: AnatomyParams = AnatomyParams(), name: str = "pelvis with built anatomy",
                 description: str = "", source: Mapping[str, str] | None = None,
                 marrow_faces: Mapping[str, np.ndarray] | None = None,
-                landmarks: PelvisLandmarks | None = None) -> Scene:
+                landmarks: PelvisLandmarks | None = None,
+                ilia: Mapping[str, trimesh.Trimesh] | None = None) -> Scene:
     """Find the landmarks, move into the tilted neutral frame, build the anatomy (module
     docstring) and return the scene: bones, skin, built structures, landmarks.
 
@@ -105,6 +106,9 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     landmarks : PelvisLandmarks, optional
         Landmarks already found (or placed by hand) on ``bones``; then ``bones`` may hold a
         whole ``"{side} hip bone"`` instead of its ilium, ischium and pubis.
+    ilia : mapping of str to trimesh.Trimesh, optional
+        With whole hip bones: the surface of each ilium (``"{side} ilium"``, in the frame of
+        ``bones``, may be open) on which the superior gluteal vessels run; default the hip bone.
 
     Raises
     ------
@@ -125,9 +129,11 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     neural = build_neural(bn, lm, params, space=fine, wide_space=wide)
     tubes = dict(neural.tubes)
     distance = BoneDistance(list(bn.values()))
-    ilia = {f"{s.value} ilium": bn.get(f"{s.value} ilium", bn.get(f"{s.value} hip bone")) for s in SIDES}
+    walk = {k: m.copy().apply_transform(neutral) for k, m in (ilia or {}).items()}
+    walk = {f"{s.value} ilium": walk.get(f"{s.value} ilium", bn.get(f"{s.value} ilium", bn.get(f"{s.value} hip bone")))
+            for s in SIDES}
     for side in SIDES:
-        for t in superior_gluteal_vessels(bn | ilia, lm, side, wide, distance, params):
+        for t in superior_gluteal_vessels(bn | walk, lm, side, wide, distance, params):
             tubes[t.name] = t
     tilt = tilt_matrix(params.tilt_deg)
     structures = [_bone(k, m.copy().apply_transform(tilt), (marrow_faces or {}).get(k)) for k, m in bn.items()]

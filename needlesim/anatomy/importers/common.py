@@ -187,3 +187,27 @@ def check_bones(bones: Mapping[str, trimesh.Trimesh]) -> None:
         if not (mesh.is_watertight and mesh.is_winding_consistent):
             raise ImportFailed(f"{name}: the bone surface is not closed (holes or inconsistent winding); "
                                "repair it (e.g. fill holes in 3D Slicer) and import again")
+
+
+def _hip_centre(bones: Mapping[str, trimesh.Trimesh], side: str) -> np.ndarray:
+    name = HIP_BONE.format(side=side)
+    hip = bones[name] if name in bones else bones[f"{side} ilium"]
+    return np.asarray(hip.centroid)
+
+
+def check_frame(bones: Mapping[str, trimesh.Trimesh], *, frame: str = "RAS") -> None:
+    """Refuse bones that are not in RAS: the left hip bone must be at smaller x than the
+    right (RAS: +x is the patient's right) and the sacrum behind them (smaller y). Both fail
+    for LPS coordinates read as RAS, and the message says so."""
+    left, right = _hip_centre(bones, "left"), _hip_centre(bones, "right")
+    sacrum = np.asarray(bones["sacrum"].centroid)
+    failed = []
+    if not left[0] < right[0]:
+        failed.append("the left hip bone is not to the left (x) of the right one")
+    if not sacrum[1] < (left[1] + right[1]) / 2:
+        failed.append("the sacrum is not behind (y) the hip bones")
+    if failed:
+        other = "LPS" if frame == "RAS" else "RAS"
+        hint = f"the coordinates look like {other}: pass --frame {other}" if len(failed) == 2 else \
+            "check the left/right names and the frame"
+        raise ImportFailed(f"the pelvis is not in the {frame} frame read as given ({'; '.join(failed)}): {hint}")

@@ -90,9 +90,11 @@ def _validated(scene: Scene) -> Scene:
     return scene
 
 
-def _build(raw: RawPelvis, lm: PelvisLandmarks, skin, options: ImportOptions, source: dict) -> Scene:
+def _build(raw: RawPelvis, lm: PelvisLandmarks, skin, options: ImportOptions, source: dict, search_bones) -> Scene:
+    ilia = {k: m for k, m in search_bones.items() if k.endswith("ilium") and k not in raw.bones}
     try:
         return build_scene(raw.bones, skin, params=options.params, landmarks=lm, marrow_faces=raw.marrow_faces,
+                           ilia=ilia,
                            name=options.name or raw.name, description=_description(raw, options), source=source)
     except (AnatomyError, LandmarkError) as exc:
         raise ImportFailed(f"building the anatomy failed: {exc}; {PLACE_BY_HAND} if a landmark is misplaced") from None
@@ -129,6 +131,10 @@ def import_pelvis(read: Callable[[], RawPelvis], output: str | Path, options: Im
     t0 = time.perf_counter()
     output = Path(output).absolute()
     check_output(output)
+    try:
+        options.params.validated()
+    except AnatomyError as exc:
+        raise ImportFailed(str(exc)) from None
     stage = _Stages(progress, cancel)
     stage("reading")
     raw = read()
@@ -149,7 +155,7 @@ def import_pelvis(read: Callable[[], RawPelvis], output: str | Path, options: Im
     if options.landmarks_file:
         source["landmarks_file"] = str(options.landmarks_file)
     stage("building the anatomy")
-    scene = _build(raw, lm, skin, options, source)
+    scene = _build(raw, lm, skin, options, source, search_bones)
     stage("validating")
     _validated(scene)
     stage("writing")
