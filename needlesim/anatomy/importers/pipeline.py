@@ -10,6 +10,7 @@ then renamed to the output. Any failure or a cancel removes the temporary folder
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -17,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from needlesim.anatomy.build import build_scene, write_scene
+import numpy as np
+
+from needlesim.anatomy.build import build_scene, tilt_matrix, write_scene
 from needlesim.anatomy.importers import landmark_file
 from needlesim.anatomy.importers.common import (CancelFlag, ImportFailed, ImportOptions, ProgressCallback, RawPelvis,
                                                check_bones, check_cancel, check_human_size)
@@ -154,6 +157,8 @@ def import_pelvis(read: Callable[[], RawPelvis], output: str | Path, options: Im
         source["soft_tissue"] = softtissue_note(depth)
     if options.landmarks_file:
         source["landmarks_file"] = str(options.landmarks_file)
+    to_scene = tilt_matrix(options.params.tilt_deg) @ lm.neutral_matrix
+    source["input_to_scene_matrix"] = json.dumps(np.round(to_scene, 9).tolist())
     stage("building the anatomy")
     scene = _build(raw, lm, skin, options, source, search_bones)
     stage("validating")
