@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--needle", type=float, default=None, metavar="MM", help="needle outer diameter (default 3.26, 8 G)")
     c.add_argument("--backend", choices=["embree", "exact"], default="embree", help="ray-casting backend")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
+    c.add_argument("--landmarks", type=Path, metavar="FILE", help="a 3D Slicer markups JSON overriding the scene's landmarks")
     c.set_defaults(func=_cmd_check)
     e = sub.add_parser("envelopes", help="list the built-in safe envelopes")
     e.set_defaults(func=_cmd_envelopes)
@@ -69,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_teaching import add_commands as add_teaching_commands
 
     add_teaching_commands(sub)
+
+    from .cli_import import add_commands as add_import_commands
+
+    add_import_commands(sub)
     a = sub.add_parser("app", help="open the desktop app (the default with no command)")
     a.add_argument("--scene", type=Path, help="scene manifest or folder (default: the built-in scene)")
     a.add_argument("--session", type=Path, help="a saved session to reopen")
@@ -107,18 +112,24 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     entry = _parse_entry(args.entry)
     scene = _load_scene(args.scene)
+    if args.landmarks is not None:
+        from .cli_import import with_landmarks_file
+
+        scene = with_landmarks_file(scene, args.landmarks)
     if isinstance(entry, str):
         scene.landmark(entry)  # an unknown name: say so and list the known ones, before asking for a side
     traj = Trajectory(entry, args.lateral, args.inferior, args.depth, side=args.side,
                       needle_diameter_mm=DEFAULT_NEEDLE_DIAMETER_MM if args.needle is None else args.needle)
     report = check(scene, traj, envelope=args.envelope, backend=args.backend,
                    margin_mm=DEFAULT_MARGIN_MM if args.margin is None else args.margin)
+    soft = str(dict(scene.metadata.get("source", {})).get("soft_tissue", ""))  # an import says how it got its skin
     if args.json:
         out = report_to_dict(report)
-        out["scene"] = {"name": scene.name, "source": scene.source, "geometry_key": scene.geometry_key}
+        out["scene"] = {"name": scene.name, "source": scene.source, "geometry_key": scene.geometry_key,
+                        "soft_tissue": soft}
         print(json.dumps(out, indent=2))
     else:
-        print(format_report(report))
+        print(format_report(report) + (f"\nsoft tissue: {soft}" if soft.startswith("modelled") else ""))
     return 0
 
 

@@ -95,7 +95,8 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
                 landmarks: PelvisLandmarks | None = None,
                 progress: Callable[[float, str], None] | None = None,
                 on_stage: Callable[[str], None] | None = None,
-                validate: bool = True) -> Scene:
+                validate: bool = True,
+                ilia: Mapping[str, trimesh.Trimesh] | None = None) -> Scene:
     """Find the landmarks, move into the tilted neutral frame, build the anatomy (module
     docstring), check it with :func:`.validate.validate_scene` and return the scene: bones,
     skin, built structures, landmarks (the full record, with confidence and what the search
@@ -122,6 +123,9 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
         Called with the short name of each stage as it starts (the terminal's stage lines).
     validate : bool
         Refuse a scene whose built structures cut bone or each other (default).
+    ilia : mapping of str to trimesh.Trimesh, optional
+        With whole hip bones: the surface of each ilium (``"{side} ilium"``, in the frame of
+        ``bones``, may be open) on which the superior gluteal vessels run; default the hip bone.
 
     Raises
     ------
@@ -133,7 +137,7 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     """
     params = params.validated()
     missing = [b for b in REQUIRED_BONES if b not in bones]
-    if missing:
+    if missing and landmarks is None:
         raise AnatomyError(f"cannot build the anatomy: the pelvis lacks {', '.join(missing)}")
     tell = progress or (lambda fraction, message: None)
     stage = on_stage or (lambda name: None)
@@ -152,9 +156,12 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     tubes = dict(neural.tubes)
     stage("vessels")
     distance = BoneDistance(list(bn.values()))
+    walk = {k: m.copy().apply_transform(neutral) for k, m in (ilia or {}).items()}
+    walk = {f"{s.value} ilium": walk.get(f"{s.value} ilium", bn.get(f"{s.value} ilium", bn.get(f"{s.value} hip bone")))
+            for s in SIDES}
     tell(0.8, "building the superior gluteal vessels")
     for side in SIDES:
-        for t in superior_gluteal_vessels(bn, lm, side, wide, distance, params):
+        for t in superior_gluteal_vessels(bn | walk, lm, side, wide, distance, params):
             tubes[t.name] = t
     tilt = tilt_matrix(params.tilt_deg)
     structures = [_bone(k, m.copy().apply_transform(tilt), (marrow_faces or {}).get(k)) for k, m in bn.items()]

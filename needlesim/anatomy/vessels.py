@@ -64,6 +64,8 @@ def _walk_surface(ilium: trimesh.Trimesh, start: np.ndarray, toward: np.ndarray,
         q, _, face = trimesh.proximity.closest_point(ilium, p[None])
         p = q[0]
         n = ilium.face_normals[face[0]]
+        if n @ outward < 0 and points:  # the walk reached a face turned from the gluteal side
+            break  # (a closed bone's normals point out of it: flipping one would aim into bone)
         n = n if n @ outward >= 0 else -n
         points.append(p)
         normals.append(n)

@@ -1,0 +1,124 @@
+"""The ``needlesim import`` command (wired in by :mod:`needlesim.cli`): bring your own pelvis.
+
+``needlesim import hra|meshes|nifti SOURCE -o FOLDER`` writes a scene folder that ``check``,
+``sweep``, ``map`` and the app use unchanged. The work is
+:func:`needlesim.anatomy.importers.pipeline.import_pelvis`; this module parses, shows the
+stages on the terminal and prints one line at the end. A failure is one line (exit 2) and
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``import`` (with ``hra``, ``meshes``, ``nifti``) to the ``needlesim`` sub-commands."""
+    imp = sub.add_parser("import", help="import a pelvis (HRA glTF, labelled meshes, CT label map) as a scene",
+                         description="Import a pelvis and build the dural sac, sacral roots, sciatic nerves and "
+                                     "superior gluteal vessels onto it; writes a scene folder. See "
+                                     "docs/anatomy.md, 'Your own pelvis'.")
+    kinds = imp.add_subparsers(dest="kind", metavar="KIND", parser_class=type(imp), required=True)
+    h = kinds.add_parser("hra", help="a HuBMAP HRA pelvis glTF (VH_F_Pelvis.glb, VH_M_Pelvis.glb, ...)")
+    h.add_argument("pelvis", type=Path, help="the pelvis .glb")
+    h.add_argument("--skin", type=Path, help="the same body's skin .glb (VH_F_Skin.glb); else give --soft-tissue-mm")
+    m = kinds.add_parser("meshes", help="a folder of labelled bone meshes (STL, OBJ, PLY, VTP, GLB)")
+    m.add_argument("folder", type=Path, help="the folder (file names such as hip_left.stl, or a pelvis.toml)")
+    m.add_argument("--units", choices=["mm", "cm", "m"], help="the meshes' units (default: inferred from the size)")
+    m.add_argument("--frame", choices=["RAS", "LPS"], default="RAS", help="the meshes' frame (default RAS)")
+    n = kinds.add_parser("nifti", help="a CT label map (.nii/.nii.gz; TotalSegmentator labels by default)")
+    n.add_argument("label_map", type=Path, help="the label map, or a folder of one mask per bone")
+    n.add_argument("--labels", metavar="NAME=V[+V],...",
+                   help="label values, e.g. 'sacrum=25+26,hip_left=77,hip_right=78' (default: TotalSegmentator v2)")
+    for p in (h, m, n):
+        _common(p)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", type=Path, required=True, help="the scene folder to create (must not exist)")
+    p.add_argument("--soft-tissue-mm", type=float, metavar="MM",
+                   help="model the soft tissue as this depth over the bone (needed without a skin; e.g. 30)")
+    p.add_argument("--landmarks", type=Path, metavar="FILE",
+                   help="a 3D Slicer markups JSON whose points replace the found landmarks")
+    p.add_argument("--name", help="the scene's title (default: from the source)")
+    p.add_argument("--tilt-deg", type=float, help="pelvic tilt, + anterior (default 0)")
+    p.add_argument("--dural-level", help="where the dural sac ends, e.g. S2-mid (default S2-upper-mid)")
+    p.set_defaults(func=cmd_import)
+
+
+class StageProgress:
+    """The import's stages on one terminal line (silent when stderr is not a terminal)."""
+
+    def __init__(self, stages: tuple[str, ...], stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+        self.stages, self.t0 = stages, time.monotonic()
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if not self.enabled:
+            return
+        done = int(30 * fraction)
+        k = self.stages.index(stage) + 1 if stage in self.stages else len(self.stages)
+        self.stream.write(f"\rimport [{'#' * done}{'-' * (30 - done)}] {k}/{len(self.stages)} {stage:<22}"
+                          f" {time.monotonic() - self.t0:5.1f} s ")
+        self.stream.flush()
+        if stage == "done":
+            self.stream.write("\n")
+
+
+def with_landmarks_file(scene, path: Path):
+    """The scene with the points of a markups file in place of its landmarks of the same names."""
+    from dataclasses import replace
+
+    from .core.io import markups
+
+    return replace(scene, landmarks={**scene.landmarks, **markups.read_points(path)})
+
+
+def _options(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from .anatomy.importers.common import ImportOptions
+    from .anatomy.params import AnatomyParams
+
+    params = AnatomyParams()
+    if args.tilt_deg is not None:
+        params = replace(params, tilt_deg=args.tilt_deg)
+    if args.dural_level is not None:
+        params = replace(params, dural_tip=args.dural_level)
+    return ImportOptions(units=getattr(args, "units", None), frame=getattr(args, "frame", "RAS"),
+                         soft_tissue_mm=args.soft_tissue_mm, landmarks_file=args.landmarks, name=args.name,
+                         params=params)
+
+
+def _reader(args: argparse.Namespace, options):
+    from .anatomy.importers import hra, meshes, nifti
+
+    if args.kind == "hra":
+        return hra.reader(args.pelvis, args.skin, options)
+    if args.kind == "meshes":
+        return meshes.reader(args.folder, options)
+    labels = nifti.parse_labels(args.labels) if args.labels else None
+    return nifti.reader(args.label_map, options, labels)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Run ``needlesim import KIND``."""
+    from .anatomy.importers.pipeline import STAGES, import_pelvis
+
+    options = _options(args)
+    try:
+        result = import_pelvis(_reader(args, options), args.output, options, progress=StageProgress(STAGES))
+    except KeyboardInterrupt:
+        print(f"\nneedlesim import: interrupted; nothing was written to {args.output}", file=sys.stderr)
+        raise
+    scene = result.scene
+    soft = dict(scene.metadata.get("source", {})).get("soft_tissue", "")
+    built = sum(1 for s in scene.structures if s.critical)
+    print(f"wrote {result.folder}: {len(scene.structures)} structures ({built} built), {len(scene.landmarks)} "
+          f"landmarks, pelvis {result.size_mm:.0f} mm across; soft tissue {soft}; {result.seconds:.1f} s")
+    return 0
