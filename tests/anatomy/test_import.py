@@ -341,12 +341,13 @@ def test_label_map_import_gives_the_envelope_centre_the_same_verdict(builtin, ni
 
 
 def test_check_takes_a_corrected_landmarks_file(builtin, tmp_path, capsys):
-    """``left-entry`` moved onto the right entry: checking it is checking the right entry."""
+    """``left-entry`` moved onto the left PSIS: checking it is checking the left PSIS (a left
+    landmark keeps its side: moving it across the midline would be refused)."""
     import json
 
-    path = markups.write_points(tmp_path / "fix.mrk.json", {"left-entry": builtin.landmarks["right-entry"]})
-    aim = ["--lateral", "30", "--inferior", "22.5", "--depth", "60", "--json", "--side", "right"]
-    assert main(["check", "--entry", "right-entry", *aim]) == 0
+    path = markups.write_points(tmp_path / "fix.mrk.json", {"left-entry": builtin.landmarks["left-psis"]})
+    aim = ["--lateral", "30", "--inferior", "22.5", "--depth", "60", "--json"]
+    assert main(["check", "--entry", "left-psis", *aim]) == 0
     right = json.loads(capsys.readouterr().out)
     assert main(["check", "--entry", "left-entry", *aim, "--landmarks", str(path)]) == 0
     moved = json.loads(capsys.readouterr().out)
