@@ -106,13 +106,43 @@ def _reader(args: argparse.Namespace, options):
     return nifti.reader(args.label_map, options, labels)
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    """Run ``needlesim import KIND``."""
-    from .anatomy.importers.pipeline import STAGES, import_pelvis
+def parse_import(argv: list[str]) -> argparse.Namespace:
+    """The arguments of ``needlesim import ...`` (``argv`` starts with ``"import"``), parsed by
+    the command's own parser; a bad one raises :class:`ImportFailed` with the parser's line.
+    The app's File > Import pelvis builds such a list, so it runs exactly what the command would."""
+    import contextlib
+    import io
+
+    from .anatomy.importers.common import ImportFailed
+    from .cli import build_parser
+
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            args = build_parser().parse_args(argv)
+    except SystemExit:
+        raise ImportFailed(said.getvalue().strip().splitlines()[-1] if said.getvalue().strip()
+                           else f"not a valid import: {' '.join(argv)}") from None
+    if getattr(args, "func", None) is not cmd_import:
+        raise ImportFailed(f"not an import command: {' '.join(argv)}")
+    return args
+
+
+def run_import(args: argparse.Namespace, *, progress=None, cancel=None):
+    """Run a parsed ``needlesim import`` (:func:`parse_import`) with ``progress(stage, fraction)``
+    and ``cancel()`` as :func:`~.anatomy.importers.pipeline.import_pelvis` takes them."""
+    from .anatomy.importers.pipeline import import_pelvis
 
     options = _options(args)
+    return import_pelvis(_reader(args, options), args.output, options, progress=progress, cancel=cancel)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Run ``needlesim import KIND``."""
+    from .anatomy.importers.pipeline import STAGES
+
     try:
-        result = import_pelvis(_reader(args, options), args.output, options, progress=StageProgress(STAGES))
+        result = run_import(args, progress=StageProgress(STAGES))
     except KeyboardInterrupt:
         print(f"\nneedlesim import: interrupted; nothing was written to {args.output}", file=sys.stderr)
         raise

@@ -44,12 +44,12 @@ class LandmarkFile:
     missing: tuple[str, ...]
 
 
-def descriptions(record: PelvisLandmarks) -> dict[str, str]:
+def descriptions(record: PelvisLandmarks | LandmarkFile) -> dict[str, str]:
     """``name -> "confidence=0.93"`` for every point of ``record``."""
     return {name: f"confidence={record.confidence.get(name, 1.0):.2f}" for name in record.points}
 
 
-def write_landmarks(path: str | Path, record: PelvisLandmarks, *, name: str = "landmarks") -> Path:
+def write_landmarks(path: str | Path, record: PelvisLandmarks | LandmarkFile, *, name: str = "landmarks") -> Path:
     """Write ``record`` (points in the frame the file is for) as a Slicer fiducial list with a
     confidence per point and its missing landmarks (module docstring)."""
     doc = markups.markups_document("Fiducial", record.points, name=name, descriptions=descriptions(record))

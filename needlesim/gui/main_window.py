@@ -20,6 +20,8 @@ from ..session import Controller, Session, scene_label
 from ..session_io import SessionError, read_session, save_session
 from ..viz.scene_view import SceneView, add_orientation_marker
 from .dialogs import ABOUT_HTML, MeshRolesDialog
+from .import_dialog import open_import_dialog
+from .landmark_dock import install_landmark_dock
 from .legend_dock import LegendDock
 from .picking import EntryPicker
 from .qt_utils import signals_blocked
@@ -113,6 +115,7 @@ class MainWindow(QMainWindow):
         from .teaching_docks import install_docks  # scenarios, playback, risk map, fluoroscopy
 
         self.teaching = install_docks(self)
+        self.landmark_dock = install_landmark_dock(self)  # gui/landmark_dock.py
         self.resizeDocks([left, right], [380, 360], Qt.Orientation.Horizontal)
         self.resizeDocks([left, structures], [560, 260], Qt.Orientation.Vertical)
 
@@ -131,6 +134,8 @@ class MainWindow(QMainWindow):
         f = bar.addMenu("&File")
         self._action(f, "Open &scene…", self.open_scene_dialog, QKeySequence.StandardKey.Open, "Open a scene manifest (scene.toml)")
         self._action(f, "Open &meshes…", self.open_meshes_dialog, "Ctrl+Shift+O", "Open mesh files and assign their roles")
+        self._action(f, "&Import pelvis…", lambda: open_import_dialog(self), "Ctrl+I",
+                     "Import a pelvis (HRA glTF, labelled meshes, CT label map) and build its anatomy")
         self._action(f, "Use the &built-in scene", self.open_builtin, None, "The Visible Human Female pelvis with its anatomy")
         f.addSeparator()
         self._action(f, "Open s&ession…", self.open_session_dialog, "Ctrl+Shift+E", "Reopen a saved session (JSON)")
@@ -171,6 +176,7 @@ class MainWindow(QMainWindow):
         legend.setText("Le&gend")
         legend.setShortcut(QKeySequence("G"))
         v.addAction(legend)
+        v.addAction(self.landmark_dock.toggleViewAction())
         h = bar.addMenu("&Help")
         self._action(h, "&Conventions", self.show_conventions, QKeySequence.StandardKey.HelpContents)
         self._action(h, "&About needlesim", self.show_about)

@@ -59,6 +59,18 @@ class _Stages:
         if self.progress is not None:
             self.progress(stage, STAGES.index(stage) / len(STAGES))
 
+    def within(self, stage: str) -> Callable[[float, str], None]:
+        """A ``progress(fraction, message)`` for a step inside ``stage``: checks the cancel flag
+        (so a long search or build stops within one of its own steps) and reports the
+        fraction inside the stage's share of the bar."""
+        lo, share = STAGES.index(stage) / len(STAGES), 1.0 / len(STAGES)
+
+        def tell(fraction: float, message: str) -> None:
+            check_cancel(self.cancel)
+            if self.progress is not None:
+                self.progress(stage, lo + share * min(max(float(fraction), 0.0), 1.0))
+        return tell
+
 
 def check_output(output: Path) -> None:
     """Refuse an output that exists (an empty folder is fine) or whose parent is missing."""
@@ -68,12 +80,13 @@ def check_output(output: Path) -> None:
         raise ImportFailed(f"{output.parent}: no such folder to write the scene into")
 
 
-def find_landmarks(raw: RawPelvis, options: ImportOptions) -> tuple[PelvisLandmarks, dict]:
+def find_landmarks(raw: RawPelvis, options: ImportOptions, progress: Callable[[float, str], None] | None = None
+                   ) -> tuple[PelvisLandmarks, dict]:
     """The landmarks (found, then overridden by ``options.landmarks_file``) and the search bones."""
     bones = landmark_bones(raw.bones)
     given = landmark_file.read_landmarks(options.landmarks_file) if options.landmarks_file else None
     try:
-        found = find_pelvis_landmarks(bones)
+        found = find_pelvis_landmarks(bones, progress=progress)
     except LandmarkError as exc:
         if given is None:
             raise ImportFailed(f"the landmark search failed: {exc}; {PLACE_BY_HAND}") from None
@@ -93,11 +106,12 @@ def _validated(scene: Scene) -> Scene:
     return scene
 
 
-def _build(raw: RawPelvis, lm: PelvisLandmarks, skin, options: ImportOptions, source: dict, search_bones) -> Scene:
+def _build(raw: RawPelvis, lm: PelvisLandmarks, skin, options: ImportOptions, source: dict, search_bones,
+           progress: Callable[[float, str], None] | None = None) -> Scene:
     ilia = {k: m for k, m in search_bones.items() if k.endswith("ilium") and k not in raw.bones}
     try:
         return build_scene(raw.bones, skin, params=options.params, landmarks=lm, marrow_faces=raw.marrow_faces,
-                           ilia=ilia,
+                           ilia=ilia, progress=progress,
                            name=options.name or raw.name, description=_description(raw, options), source=source)
     except (AnatomyError, LandmarkError) as exc:
         raise ImportFailed(f"building the anatomy failed: {exc}; {PLACE_BY_HAND} if a landmark is misplaced") from None
@@ -148,7 +162,7 @@ def import_pelvis(read: Callable[[], RawPelvis], output: str | Path, options: Im
         raise ImportFailed("the data has no skin: give the soft tissue over the bone with --soft-tissue-mm MM "
                            "(e.g. 30, the mean over the PSIS; see docs/anatomy.md)")
     stage("finding landmarks")
-    lm, search_bones = find_landmarks(raw, options)
+    lm, search_bones = find_landmarks(raw, options, stage.within("finding landmarks"))
     skin, source = raw.skin, {**raw.source, "soft_tissue": "from the data's skin"}
     if options.soft_tissue_mm is not None:
         stage("modelling soft tissue")
@@ -160,7 +174,7 @@ def import_pelvis(read: Callable[[], RawPelvis], output: str | Path, options: Im
     to_scene = tilt_matrix(options.params.tilt_deg) @ lm.neutral_matrix
     source["input_to_scene_matrix"] = json.dumps(np.round(to_scene, 9).tolist())
     stage("building the anatomy")
-    scene = _build(raw, lm, skin, options, source, search_bones)
+    scene = _build(raw, lm, skin, options, source, search_bones, stage.within("building the anatomy"))
     stage("validating")
     _validated(scene)
     stage("writing")
