@@ -59,7 +59,10 @@ class LandmarkPanel(QWidget):
         self.seen.setStyleSheet("color: #555;")
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Landmark", "Confidence", "Moved"])
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for k in (1, 2):
+            header.setSectionResizeMode(k, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
