@@ -3,7 +3,8 @@
 ``needlesim import hra|meshes|nifti SOURCE -o FOLDER`` writes a scene folder that ``check``,
 ``sweep``, ``map`` and the app use unchanged. The work is
 :func:`needlesim.anatomy.importers.pipeline.import_pelvis`; this module parses, shows the
-stages on the terminal and prints one line at the end. A failure is one line (exit 2) and
+stages on the terminal and prints one line at the end. The app's File > Import pelvis runs
+the same parse and import (:func:`parse_import`, :func:`run_import`). A failure is one line (exit 2) and
 leaves nothing behind.
 """
 
@@ -12,8 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .anatomy.importers.pipeline import ImportResult
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -128,7 +133,8 @@ def parse_import(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def run_import(args: argparse.Namespace, *, progress=None, cancel=None):
+def run_import(args: argparse.Namespace, *, progress: Callable[[str, float], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> ImportResult:
     """Run a parsed ``needlesim import`` (:func:`parse_import`) with ``progress(stage, fraction)``
     and ``cancel()`` as :func:`~.anatomy.importers.pipeline.import_pelvis` takes them."""
     from .anatomy.importers.pipeline import import_pelvis

@@ -279,6 +279,7 @@ class ImportDialog(QDialog):
             super().reject()
 
     def _on_done(self, result) -> None:
+        self._close_when_done = False  # a cancel that came after the last step: the scene is written, open it
         self._finish()
         self._show_message(f"Imported into {result.folder} ({result.seconds:.0f} s).")
         self.imported.emit(result)

@@ -168,6 +168,8 @@ class LandmarkPanel(QWidget):
         self._draw()
 
     def _draw(self) -> None:
+        if getattr(self.window.plotter, "_closed", False):  # the window is closing
+            return
         shown = self.active and self.review is not None and self.show_box.isChecked()
         self._remove_handle()
         view = self.window.view

@@ -130,5 +130,5 @@ def test_a_moved_landmark_rebuilds_what_is_built_on_it(make_window, qtbot):
     right = after["right superior gluteal artery"].mesh.centroid - before["right superior gluteal artery"].mesh.centroid
     assert left[2] < shift[2] / 4  # measured: -2.3 mm for a 6.1 mm move down
     assert np.linalg.norm(right) < abs(left[2]) / 2  # the other side: 0.7 mm, the free-space grid spans both notches
-    assert np.allclose(after["dural sac"].mesh.vertices, before["dural sac"].mesh.vertices, atol=1e-6)
+    assert np.allclose(after["dural sac"].mesh.vertices, before["dural sac"].mesh.vertices, atol=1e-4)  # PLY float32
     assert panel.review.moved == [] and panel.review.confidence[name] == 1.0  # the new scene's own record
