@@ -49,6 +49,7 @@ class LandmarkPanel(QWidget):
         self.review: LandmarkReview | None = None
         self.active = False
         self.job = None
+        self._rebuilding = None  # the scene a running rebuild started from
         self._cancel = threading.Event()
         self.marks = ReviewMarks(window.plotter)
         self.handle = None
@@ -272,6 +273,7 @@ class LandmarkPanel(QWidget):
             return scene
 
         self._cancel.clear()
+        self._rebuilding = review.scene
         self._show_progress(True)
         self.job = submit_with_progress(work, self._on_rebuilt, self._on_rebuild_failed, self._on_progress)
         return self.job
@@ -290,6 +292,10 @@ class LandmarkPanel(QWidget):
     def _on_rebuilt(self, scene) -> None:
         self.job = None
         self._show_progress(False)
+        if self.review is None or self._rebuilding is not self.session.scene:  # another scene was opened meanwhile
+            self.window.show_error("the rebuilt anatomy is not shown: another scene was opened while it was built")
+            self.rebuilt.emit(None)
+            return
         source = self.session.scene_source
         self.session.set_scene(scene, source if source.endswith(CORRECTED) else source + CORRECTED)
         self.window.statusBar().showMessage("Anatomy rebuilt on the corrected landmarks", 10000)
