@@ -25,8 +25,14 @@ from .worker import submit
 HIDDEN_NEEDLE_COLOR = "#9e9e9e"
 #: Docks hidden during an exercise (by object name): they show the verdict or the clearances.
 HIDDEN_DOCKS = ("risk-dock", "structures-dock", "scenario-dock", "playback-dock", "map-dock")
+#: Docks left hidden at Submit (a scenario's narrative has nothing to say about an exercise).
+STAY_HIDDEN = ("scenario-dock",)
 #: Individuals drawn before giving up when the anatomy builder refuses one.
 BUILD_TRIES = 4
+
+
+def _shots(n: int) -> str:
+    return f"{n} fluoroscopy shot{'' if n == 1 else 's'}"
 
 
 class PracticePanel(QWidget):
@@ -161,7 +167,7 @@ class PracticePanel(QWidget):
     def reveal(self) -> None:
         """Show everything the exercise hid."""
         for n, d in self._docks().items():
-            d.setVisible(self._restore.get(n, True))
+            d.setVisible(self._restore.get(n, True) and n not in STAY_HIDDEN)
         for n in self._hidden_names:
             if n in self.window.view.actors:
                 self.window.view.set_visible(n, True)
@@ -181,7 +187,7 @@ class PracticePanel(QWidget):
             view.show_report(masked, color=HIDDEN_NEEDLE_COLOR)
             t = ev.trajectory
             self.window.status.setText(f"exercise · lateral {t.lateral_deg:.1f}°, inferior {t.inferior_deg:.1f}°, "
-                                       f"depth {t.depth_mm:.1f} mm · {self.practice.fluoro_shots} shots")
+                                       f"depth {t.depth_mm:.1f} mm · {_shots(self.practice.fluoro_shots)}")
         elif self.practice is not None and self.practice.result is not None and \
                 report.evaluation.trajectory == self.practice.result.submitted:
             view.show_report(report, compare=self.practice.result.reference)  # the envelope's aim beside
@@ -203,8 +209,10 @@ class PracticePanel(QWidget):
         res = self.practice.submit(self.session.trajectory)
         self.reveal()
         self.session.set_trajectory(res.submitted)  # under tremor the jittered needle is the one shown
-        self._on_report(self.session.report)
+        self.window.controller.refresh()  # the verdict back in the status bar, the needle in its colours
+
         lines = res.lines()
+        self.instructions.setText("")  # the room goes to the result
         self.title.setText(f"<b>Exercise {res.exercise.id}: {res.score.total:.1f} / 100</b> — {res.exercise.title}")
         self.result.setHtml("<p><b>" + lines[0] + "</b></p><ul>" + "".join(f"<li>{x}</li>" for x in lines[1:])
                             + "</ul><p>The envelope's aim is drawn beside yours (teal).</p>")

@@ -58,8 +58,13 @@ def progress_figure(attempts: Sequence[AttemptRecord], *, figure=None):
     fig.clear()
     ax = fig.add_subplot(1, 1, 1)
     data = series(attempts)
+    known = [lv.value for lv in LEVELS]
     for k, (level, (x, y)) in enumerate(data.items()):
-        ax.plot(x, y, marker="o", lw=1.5, color=LEVEL_COLORS[k % len(LEVEL_COLORS)], label=level)
+        c = known.index(level) if level in known else k  # a level keeps its colour
+        ax.plot(x, y, marker="o", lw=1.5, color=LEVEL_COLORS[c % len(LEVEL_COLORS)], label=level)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, 102)
     ax.set_xlabel("attempt (oldest first)")
     ax.set_ylabel("score / 100")

@@ -73,6 +73,7 @@ def test_an_exercise_hides_the_answer_and_submit_reveals_and_scores(make_window,
     aim = w.session.trajectory
     p.submit()
     assert not p.hidden and docks(w)["risk-dock"].isVisible()
+    assert w.status.text().startswith("DANGER")  # the verdict is back in the status bar
     assert all(w.view.actors[n].GetVisibility() for n in HIDDEN) and w.fluoro_panel.live
     expected = score_attempt(w.session.scene, aim, fluoro_shots=1)
     res = p.practice.result

@@ -34,5 +34,9 @@ def test_the_figure_draws_one_line_per_level():
     assert set(lines) == {"built-in", "unseen"}
     assert list(lines["built-in"].get_xdata()) == [1, 3] and list(lines["built-in"].get_ydata()) == [60.0, 90.0]
     assert ax.get_ylim() == pytest.approx((0, 102))
+    from needlesim.teaching.progress import LEVEL_COLORS
+
+    alone = progress_figure(rows([("tremor", 50.0)])).axes[0].get_lines()[0]
+    assert alone.get_color() == LEVEL_COLORS[4]  # a level keeps its colour when others are absent
     empty = progress_figure([])
     assert "no attempts yet" in [t.get_text() for t in empty.axes[0].texts]
