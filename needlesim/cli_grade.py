@@ -32,8 +32,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def read_table(path: Path) -> tuple[list[str], list[dict]]:
     from .teaching.grading import MAX_ROWS, GradeError, check_header
 
+    import stat
+
     try:
-        if path.stat().st_size > MAX_TABLE_BYTES:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise GradeError(f"{path} is not a regular file (a grading table is a .csv text file)")
+        if st.st_size > MAX_TABLE_BYTES:
             raise GradeError(f"{path} is larger than {MAX_TABLE_BYTES // 2**20} MiB: not a class's table")
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)

@@ -77,3 +77,29 @@ def test_scene_folders_and_seeds_per_row(tmp_path, analytic_scene):
     assert b["status"] == "error" and b["reasons"].startswith("scene missing:")
     assert c["reasons"] == "give scene or seed, not both"
     assert d["reasons"] == "seed 'x1' is not a whole number >= 0"
+
+
+@pytest.mark.parametrize("kind, message", [("binary", "is not UTF-8 text"), ("fifo", "not a regular file"), ("empty", "is empty"),
+                                           ("clash", "would be overwritten by the grade")])
+def test_unreadable_tables_are_one_line_exit_2(tmp_path, capsys, kind, message):
+    import os
+
+    p = tmp_path / "t.csv"
+    head = "trainee,entry,lateral_deg,inferior_deg,depth_mm"
+    if kind == "fifo":
+        os.mkfifo(p)
+    else:
+        p.write_bytes({"binary": b"\xff\xfe\x00garbage\x80" * 40,
+                       "empty": b"", "clash": (head + ",score\na,left-entry,1,2,3,9\n").encode()}[kind])
+    out = tmp_path / "g.csv"
+    assert main(["grade", str(p), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and not out.exists()
+
+
+def test_bad_outputs_are_refused_before_any_work(tmp_path, table, capsys):
+    assert main(["grade", str(table), "-o", str(tmp_path / "g.txt")]) == 2
+    assert main(["grade", str(table), "-o", str(tmp_path / "no" / "g.csv")]) == 2
+    assert main(["grade", str(table), "-o", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert "must end in .csv" in err and "does not exist" in err and "overwrite the table" in err
