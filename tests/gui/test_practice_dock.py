@@ -110,3 +110,23 @@ def test_a_second_exercise_starts_hidden_again_and_a_bad_log_is_reported(make_wi
     assert p.hidden and all(not w.view.actors[n].GetVisibility() for n in HIDDEN)
     assert len(p.log.attempts()) == 1
     assert isinstance(p.practice.exercise.start_trajectory(), Trajectory)
+
+
+def test_an_individual_that_does_not_build_is_redrawn_then_reported(make_window, tmp_path, monkeypatch):
+    from needlesim.anatomy.params import AnatomyError
+    from needlesim.gui.practice_dock import BUILD_TRIES
+
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "practice.sqlite"))
+    w = make_window()
+    p = w.teaching.practice_panel
+    tried = []
+
+    def refuse(ex):
+        tried.append(ex.seed)
+        raise AnatomyError("the built anatomy failed 1 check(s): left S3 sleeve: overlap")
+
+    p._scene_for, p._run = refuse, sync
+    p.new_exercise("small pelvis")
+    assert len(tried) == BUILD_TRIES and len(set(tried)) == BUILD_TRIES  # a new individual each time
+    assert len(w.boxes) == 1 and "no exercise could be prepared" in w.boxes[0]
+    assert p.practice is None and not p.hidden and p.new_button.isEnabled() and not p.submit_button.isEnabled()
