@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDockWidget
 
 from .compare_box import CompareBox
 from .fluoro_dock import FluoroPanel
+from .harvest_dock import HarvestPanel
 from .map_dock import RiskMapPanel
 from .playback_dock import PlaybackPanel
 from .practice_dock import PracticePanel
@@ -50,6 +51,13 @@ class TeachingDocks:
         window.addDockWidget(area.LeftDockWidgetArea, dock)
         dock.hide()  # shown by Practice > New exercise
         self.docks["practice"] = dock
+        self.harvest_panel = HarvestPanel(window)
+        dock = QDockWidget("Harvest plan", window)
+        dock.setWidget(self.harvest_panel)
+        dock.setObjectName("harvest-dock")
+        window.addDockWidget(area.RightDockWidgetArea, dock)
+        dock.hide()  # shown by Practice > Plan a harvest
+        self.docks["harvest"] = dock
 
     def add_menus(self, bar, file_menu) -> None:
         self.actions.add_file_actions(file_menu)
@@ -74,6 +82,10 @@ class TeachingDocks:
         w._action(m, "&Progress…", p.show_progress, None, "Score over time by level, from the practice log")
         w._action(m, "&Export practice log…", p.export_dialog, None, "Every logged attempt as CSV")
         w._action(m, "Show the practice panel", lambda: self.show("practice"))
+        m.addSeparator()
+        w._action(m, "Plan a &harvest from the current aim", lambda: (self.show("harvest"),
+                  self.harvest_panel.plan_from_aim()), None,
+                  "Two skin sites, three passes through each (pivoting at the puncture), each checked")
 
     def show(self, key: str) -> None:
         self.docks[key].show()
