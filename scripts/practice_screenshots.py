@@ -1,7 +1,8 @@
 """Screenshots of practice mode, run as a trainee would (under a display:
 ``xvfb-run -a -s "-screen 0 1700x1000x24" python3 scripts/practice_screenshots.py``): an
 exercise with the answer hidden after one fluoroscopy shot, the same attempt submitted
-and scored with the envelope's aim beside it, a tremor attempt, and the progress view.
+and scored with the envelope's aim beside it, a tremor attempt, a whole harvest, and the
+progress view.
 The practice log is a temporary file (``NEEDLESIM_PRACTICE_DB``), not the user's."""
 
 from __future__ import annotations
@@ -84,6 +85,14 @@ def main() -> int:
     attempt(app, w, p, (30.0, 22.5, 60.0, 0.0))
     w.grab().save(str(OUT / "practice_tremor.png"))
     print("\n".join(p.practice.result.lines()))
+    # 5. a whole harvest: two sites, three passes each, from the envelope's aim
+    w.session.update(entry="left-entry", lateral_deg=30.0, inferior_deg=22.5, depth_mm=60.0)
+    t.show("harvest")
+    t.harvest_panel.plan_from_aim()
+    w.set_view("oblique")
+    settle(app, w)
+    w.grab().save(str(OUT / "practice_harvest.png"))
+    print(t.harvest_panel.result.words())
     d = p.show_progress()
     d.resize(760, 560)
     settle(app, w)
@@ -92,7 +101,7 @@ def main() -> int:
     d.close()
     QThreadPool.globalInstance().waitForDone(60000)
     w.close()
-    print("wrote practice_new, practice_hidden, practice_scored, practice_tremor, practice_progress .png")
+    print("wrote practice_new, practice_hidden, practice_scored, practice_tremor, practice_harvest, practice_progress .png")
     return 0
 
 
