@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_import import add_commands as add_import_commands
 
     add_import_commands(sub)
+    from .cli_grade import add_commands as add_grade_commands
+
+    add_grade_commands(sub)
     a = sub.add_parser("app", help="open the desktop app (the default with no command)")
     a.add_argument("--scene", type=Path, help="scene manifest or folder (default: the built-in scene)")
     a.add_argument("--session", type=Path, help="a saved session to reopen")

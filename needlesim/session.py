@@ -65,6 +65,7 @@ class Session:
     history_changed = Signal()
     error = Signal(str)
     refused = Signal(object)
+    harvest_changed = Signal(object)
 
     def __init__(self, scene: Scene, *, scene_source: str = "builtin", trajectory: Trajectory | None = None) -> None:
         self.scene = scene
@@ -78,6 +79,7 @@ class Session:
         self.saved: dict[str, Trajectory] = {}
         self.compare: str | None = None
         self.camera: dict[str, Any] | None = None
+        self.harvest: Any = None  #: a teaching.harvest.HarvestPlan, saved with the session
         self._undo: list[Trajectory] = []
         self._redo: list[Trajectory] = []
 
@@ -186,12 +188,19 @@ class Session:
             del self._undo[:-HISTORY_LIMIT]
             self._redo.clear()
         self.trajectory = data.trajectory
+        self.harvest = getattr(data, "harvest", None)
         if new_scene:
             self.scene_changed.emit(self.scene)
         self.settings_changed.emit()
         self.saved_changed.emit()
         self.trajectory_changed.emit(self.trajectory)
         self.history_changed.emit()
+        self.harvest_changed.emit(self.harvest)
+
+    def set_harvest(self, plan: Any) -> None:
+        """Keep a harvest plan (or ``None``) with the session."""
+        self.harvest = plan
+        self.harvest_changed.emit(plan)
 
     def set_report(self, report: RiskReport | None) -> None:
         self.report = report

@@ -60,6 +60,19 @@ class _CameraSpec(BaseModel):
     view_up: Vec3
 
 
+class _SiteSpec(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
+    name: str = Field(default="", max_length=100)
+    puncture: Vec3
+    side: Literal["left", "right"]
+    passes: list[Vec3] = Field(min_length=1, max_length=64)  # [lateral_deg, inferior_deg, depth_mm]
+
+
+class _HarvestSpec(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
+    sites: list[_SiteSpec] = Field(min_length=1, max_length=8)
+
+
 class _SessionSpec(BaseModel):
     model_config = STRICT
     format: Literal["needlesim-session"]
@@ -73,6 +86,7 @@ class _SessionSpec(BaseModel):
     saved: dict[Name, _TrajectorySpec] = Field(default_factory=dict, max_length=MAX_SAVED)
     compare: Optional[Name] = None
     camera: Optional[_CameraSpec] = None
+    harvest: Optional[_HarvestSpec] = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,7 @@ class SessionData:
     compare: str | None
     camera: dict[str, Any] | None
     envelope_obj: Envelope | None = None
+    harvest: Any = None  #: a :class:`needlesim.teaching.harvest.HarvestPlan`, or None
 
 
 def session_to_dict(session: Session) -> dict:
@@ -97,6 +112,7 @@ def session_to_dict(session: Session) -> dict:
         "saved": {k: t.to_dict() for k, t in session.saved.items()},
         "compare": session.compare,
         "camera": session.camera,
+        "harvest": None if session.harvest is None else session.harvest.to_dict(),
     }
 
 
@@ -130,13 +146,28 @@ def read_session(path: str | Path) -> SessionData:
         saved = {}
         for name, t in spec.saved.items():
             saved[name] = _trajectory(t, f"saved trajectory {name!r}: ")
+        harvest = None if spec.harvest is None else _harvest(spec.harvest)
     except NeedlesimError as exc:
         raise SessionError(f"{path}: {exc}") from None
     return SessionData(
         scene=spec.scene, trajectory=trajectory, envelope=spec.envelope, margin_mm=float(spec.margin_mm),
         backend=spec.backend, saved=saved, compare=spec.compare if spec.compare in saved else None,
-        camera=None if spec.camera is None else spec.camera.model_dump(), envelope_obj=envelope,
+        camera=None if spec.camera is None else spec.camera.model_dump(), envelope_obj=envelope, harvest=harvest,
     )
+
+
+def _harvest(spec: _HarvestSpec):
+    """The harvest plan of a session, every pass checked as a trajectory (angles, depth)."""
+    from .teaching.harvest import HarvestPlan
+
+    plan = HarvestPlan.from_dict(spec.model_dump())
+    for i, site in enumerate(plan.sites):
+        for j, p in enumerate(site.passes):
+            try:
+                site.trajectory(p)
+            except NeedlesimError as exc:
+                raise SessionError(f"harvest site {i + 1}, pass {j + 1}: {exc}") from None
+    return plan
 
 
 def _trajectory(t: _TrajectorySpec, where: str = "trajectory: ") -> Trajectory:

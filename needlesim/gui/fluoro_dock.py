@@ -38,6 +38,9 @@ class FluoroPanel(QWidget):
         self._job = None
         self._pending = False
         self.active, self._dirty = False, True
+        #: live: the needle follows every report; off (a practice exercise), it is drawn only
+        #: as it was at the last :meth:`shoot`, as a C-arm shows only the shots taken
+        self.live, self.shot_report = True, None
         self.view_box = QComboBox()
         self.view_box.addItems(list(fluoro.VIEWS) + [FREE])
         self.orbit = QDoubleSpinBox()
@@ -118,9 +121,18 @@ class FluoroPanel(QWidget):
         self._job = None
         self.picture.setText(message)
 
+    def set_live(self, live: bool) -> None:
+        self.live, self.shot_report = bool(live), None
+        self._overlay()
+
+    def shoot(self) -> None:
+        """Take a shot: the needle as it is now, until the next shot (when not live)."""
+        self.shot_report = self.session.report
+        self._overlay()
+
     def _overlay(self) -> None:
-        """The radiograph with the current needle as metal and its tip marked."""
-        report = self.session.report
+        """The radiograph with the needle (current, or at the last shot) as metal and its tip marked."""
+        report = self.session.report if self.live else self.shot_report
         if self.image is None:
             return
         needle = None if report is None else fluoro.report_needle(report)

@@ -22,6 +22,13 @@ VERDICT_CMAP = ListedColormap(["#ffffff", VERDICT_COLORS["safe"], VERDICT_COLORS
 MODES = ("verdict at this depth", "maximum safe depth")
 
 
+def harvest_passes(plan, entry: str) -> list[tuple[float, float]]:
+    """(lateral, inferior) of the plan's passes on the side of ``entry`` (a landmark)."""
+    if plan is None:
+        return []
+    return [(p.lateral_deg, p.inferior_deg) for s in plan.sites if entry.startswith(s.side.value) for p in s.passes]
+
+
 class RiskMapPanel(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None, *, run=submit) -> None:
         super().__init__(parent)
@@ -48,6 +55,7 @@ class RiskMapPanel(QWidget):
         session.trajectory_changed.connect(lambda *_: self._on_aim_changed())
         session.scene_changed.connect(lambda *_: self.recompute())
         session.settings_changed.connect(self.recompute)
+        session.harvest_changed.connect(lambda *_: self._draw())
 
     # -- computing -----------------------------------------------------------------------
     def set_active(self, active: bool) -> None:
@@ -131,6 +139,9 @@ class RiskMapPanel(QWidget):
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="black", lw=1.5, ls="--"))
         ax.plot([t.lateral_deg], [t.inferior_deg], marker="+", color="black", ms=14, mew=2.5)
         ax.plot([t.lateral_deg], [t.inferior_deg], marker="o", mfc="none", mec="white", ms=9, mew=1.5)
+        passes = harvest_passes(self.session.harvest, m.entry)
+        if passes:  # a planned harvest's passes on this side, at their angles (each from its own puncture)
+            ax.plot(*zip(*passes), ls="none", marker="x", color="#00695c", ms=8, mew=2, label="harvest passes")
         ax.set_xlabel("lateral (deg, + away from the midline)", fontsize=8)
         ax.set_ylabel("inferior (deg, + toward the feet)", fontsize=8)
         ax.tick_params(labelsize=7)

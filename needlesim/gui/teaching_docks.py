@@ -1,7 +1,7 @@
 """The teaching docks of the main window, built in one place so the window itself only
 calls :func:`install_docks` (in ``_docks``) and :meth:`TeachingDocks.add_menus` (in
-``_menus``): the scenario, playback, risk map and fluoroscopy docks, and the comparison
-under the risk panel."""
+``_menus``): the scenario, playback, risk map, fluoroscopy and practice docks, and the
+comparison under the risk panel."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from PySide6.QtWidgets import QDockWidget
 
 from .compare_box import CompareBox
 from .fluoro_dock import FluoroPanel
+from .harvest_dock import HarvestPanel
 from .map_dock import RiskMapPanel
 from .playback_dock import PlaybackPanel
+from .practice_dock import PracticePanel
 from .scenario_dock import ScenarioActions, ScenarioPanel
 
 
@@ -42,6 +44,20 @@ class TeachingDocks:
         self.docks["map"].visibilityChanged.connect(self.map_panel.set_active)
         self.docks["fluoro"].visibilityChanged.connect(self.fluoro_panel.set_active)
         self.docks["playback"].raise_()  # the map and the fluoroscope compute only when shown
+        self.practice_panel = PracticePanel(window)
+        dock = QDockWidget("Practice", window)
+        dock.setWidget(self.practice_panel)
+        dock.setObjectName("practice-dock")
+        window.addDockWidget(area.LeftDockWidgetArea, dock)
+        dock.hide()  # shown by Practice > New exercise
+        self.docks["practice"] = dock
+        self.harvest_panel = HarvestPanel(window)
+        dock = QDockWidget("Harvest plan", window)
+        dock.setWidget(self.harvest_panel)
+        dock.setObjectName("harvest-dock")
+        window.addDockWidget(area.RightDockWidgetArea, dock)
+        dock.hide()  # shown by Practice > Plan a harvest
+        self.docks["harvest"] = dock
 
     def add_menus(self, bar, file_menu) -> None:
         self.actions.add_file_actions(file_menu)
@@ -53,6 +69,23 @@ class TeachingDocks:
         w._action(m, "Needle 1 mm back", lambda: p.step(-1.0), ",")
         for key in ("map", "fluoro", "playback"):
             w._action(m, f"Show the {self.docks[key].windowTitle().lower()}", lambda _=False, k=key: self.show(k))
+        self.add_practice_menu(bar)
+
+    def add_practice_menu(self, bar) -> None:
+        m = bar.addMenu("&Practice")
+        w, p = self.window, self.practice_panel
+        w._action(m, "&New exercise", lambda: (self.show("practice"), p.new_exercise()), "Ctrl+Alt+N",
+                  "The app picks the pelvis and the side and hides the answer until you submit")
+        w._action(m, "&Fluoroscopy shot", p.take_shot, "Ctrl+Alt+F", "One shot of the C-arm (each costs a point)")
+        w._action(m, "&Submit attempt", p.submit, "Ctrl+Alt+Return", "Score the attempt and reveal everything")
+        m.addSeparator()
+        w._action(m, "&Progress…", p.show_progress, None, "Score over time by level, from the practice log")
+        w._action(m, "&Export practice log…", p.export_dialog, None, "Every logged attempt as CSV")
+        w._action(m, "Show the practice panel", lambda: self.show("practice"))
+        m.addSeparator()
+        w._action(m, "Plan a &harvest from the current aim", lambda: (self.show("harvest"),
+                  self.harvest_panel.plan_from_aim()), None,
+                  "Two skin sites, three passes through each (pivoting at the puncture), each checked")
 
     def show(self, key: str) -> None:
         self.docks[key].show()

@@ -137,13 +137,15 @@ class SceneView:
         return [s.name for s in self.scene if group_of(s) == group] if self.scene else []
 
     # -- the needle ------------------------------------------------------------------------
-    def show_report(self, report: RiskReport | None, *, compare: RiskReport | None = None) -> None:
-        """Draw the needle of ``report`` at its real diameter, its path coloured by tissue,
-        its crossings and entry; highlight the critical structures within the margin. The
-        actors are made once and their data replaced in place (no actor churn per frame)."""
+    def show_report(self, report: RiskReport | None, *, compare: RiskReport | None = None,
+                    color: str | None = None) -> None:
+        """Draw the needle of ``report`` at its real diameter, its path coloured by tissue
+        (or all in ``color``), its crossings and entry; highlight the critical structures
+        within the margin. The actors are made once and their data replaced in place (no
+        actor churn per frame)."""
         if not self._needle:
             self._make_needle_actors()
-        for key, rep, color in (("current", report, None), ("compare", compare, COMPARE_COLOR)):
+        for key, rep, color in (("current", report, color), ("compare", compare, COMPARE_COLOR)):
             if rep is None:
                 self._needle[key].copy_from(pv.PolyData())
             else:

@@ -30,7 +30,7 @@ def sync(fn, done, failed):
 def test_the_docks_and_menus_are_there(make_window):
     w = make_window()
     titles = {d.windowTitle() for d in w.teaching.docks.values()}
-    assert titles == {"Scenario", "Advance the needle", "Risk map", "Fluoroscopy"}
+    assert titles == {"Scenario", "Advance the needle", "Risk map", "Fluoroscopy", "Practice", "Harvest plan"}
     menus = {a.text().replace("&", ""): a.menu() for a in w.menuBar().actions()}
     assert "Scenarios" in menus
     items = [a.text() for a in menus["Scenarios"].actions()]

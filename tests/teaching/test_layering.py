@@ -9,7 +9,10 @@ from tests.test_layering import HEAVY, loaded_after
 
 
 def test_teaching_imports_no_gui_vtk_or_matplotlib():
-    mods = loaded_after("import needlesim.teaching, needlesim.teaching.playback, needlesim.cli_teaching")
+    mods = loaded_after("import needlesim.teaching, needlesim.teaching.playback, needlesim.cli_teaching, "
+                        "needlesim.teaching.score, needlesim.teaching.tremor, needlesim.teaching.harvest, "
+                        "needlesim.teaching.practice_log, needlesim.teaching.exercise, needlesim.teaching.practice, "
+                        "needlesim.teaching.progress, needlesim.teaching.grading, needlesim.cli_grade")
     assert not mods & set(HEAVY), mods & set(HEAVY)
 
 
