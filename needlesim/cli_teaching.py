@@ -55,7 +55,11 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--envelope", default=None, help="envelope name or TOML (default: the scenario's, or nam2019)")
     r.add_argument("--scene", type=Path, help="scene folder for an aim (default: the built-in scene)")
     r.add_argument("--compare", metavar="SCENARIO", help="set the card against this scenario's aim (the reference)")
-    r.add_argument("--no-images", action="store_true", help="text and path strip only (no 3D renders)")
+    r.add_argument("--no-images", action="store_true", help="no 3D renders (the fluoroscopic view stays: see --fluoro)")
+    r.add_argument("--fluoro", default="best", metavar="VIEW",
+                   help="the fluoroscopic view on the card: best (the standard view that shows the needle "
+                        "longest; AP unless another is clearly better), AP, inlet, outlet, oblique, lateral, "
+                        "or none")
     r.add_argument("-o", "--output", type=Path, required=True, help="card.pdf or card.html")
     r._negative_number_matcher = __import__("re").compile(r"^-\d+$|^-\d*\.\d+$")
     r.set_defaults(func=_cmd_report)
@@ -193,7 +197,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .teaching import load_scenario, run_scenario
     from .teaching.card import make_card, write_html, write_pdf
 
+    from .teaching.fluoro import VIEWS
+
     out = check_output(args.output, kinds=(".pdf", ".html"))
+    if args.fluoro not in ("best", "none", *VIEWS):
+        raise OutputPathError(f"unknown --fluoro {args.fluoro!r}: give best, none or one of {', '.join(VIEWS)}")
     scene, label, scenario, report = _report_subject(args)
     reference = None
     if args.compare:
@@ -202,6 +210,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     images = [] if args.no_images else card_images(
         scene, report, view=scenario.camera.view if scenario else "oblique",
         zoom=scenario.camera.zoom if scenario else 1.4, compare=reference)
+    if args.fluoro != "none":
+        from .teaching.fluoro_view import card_picture
+
+        images.append(card_picture(scene, report, view=args.fluoro, compare=reference))
     card = make_card(report, scene=label, scenario=scenario, compare_with=reference, images=images)
     (write_pdf if out.suffix.lower() == ".pdf" else write_html)(card, out)
     print(f"wrote {out}: verdict {report.verdict.value}" + (f"; {card.comparison}" if card.comparison else ""))

@@ -47,6 +47,7 @@ import enum
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -389,13 +390,16 @@ def transmission(image: BoneImage, *, needle: tuple[np.ndarray, np.ndarray, floa
 WINDOW_PERCENTILES = (1.0, 99.7)
 
 
-def radiograph(image: BoneImage, *, needle: tuple[np.ndarray, np.ndarray, float] | None = None) -> np.ndarray:
+def radiograph(image: BoneImage, *, needle: tuple[np.ndarray, np.ndarray, float] | None = None,
+               needles: Sequence[tuple[np.ndarray, np.ndarray, float]] = ()) -> np.ndarray:
     """(pixels, pixels) float in [0, 1] for display, bright = dense, as a fluoroscopy monitor
     shows it: the log of the transmission, windowed on the bone image alone (so the needle
-    never changes the window, as automatic brightness control would not within one shot)."""
+    never changes the window, as automatic brightness control would not within one shot).
+    ``needle`` and each of ``needles`` are ``(start, end, radius_mm)`` drawn as metal."""
     base = image.line_integral()
     lo, hi = np.percentile(base, WINDOW_PERCENTILES)
-    p = base if needle is None else image.line_integral(needle_path_mm(image, *needle))
+    metal = [needle_path_mm(image, *n) for n in ([needle] if needle is not None else []) + list(needles)]
+    p = image.line_integral(sum(metal)) if metal else base
     return np.clip((p - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
 
 
