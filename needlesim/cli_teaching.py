@@ -16,6 +16,11 @@ VIDEO_STEP_MM = 1.0
 #: Most frames in an image strip.
 STRIP_FRAMES = 6
 OUTPUT_KINDS = (".mp4", ".gif", ".png")
+#: Frame sizes (width, height) of a video and of each frame of a strip, pixels, and the
+#: range ``--size`` accepts (a multiple of 8 each way: the H.264 macro block).
+VIDEO_SIZE = (960, 720)
+STRIP_SIZE = (720, 560)
+SIZE_RANGE = (64, 3840)
 
 
 class OutputPathError(NeedlesimError):
@@ -37,6 +42,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     rd.add_argument("name", help="a built-in scenario name or a scenario .toml file")
     rd.add_argument("-o", "--output", type=Path, required=True, help="nam.mp4, nam.gif or nam.png")
     rd.add_argument("--speed", type=float, default=10.0, metavar="MM_S", help="insertion speed, mm/s (default 10)")
+    rd.add_argument("--size", metavar="WxH", help=f"frame size in pixels (default {VIDEO_SIZE[0]}x{VIDEO_SIZE[1]} "
+                                                 f"for a video, {STRIP_SIZE[0]}x{STRIP_SIZE[1]} per frame of a strip)")
     rd.set_defaults(func=_cmd_render)
     _add_report(sub)
 
@@ -55,7 +62,11 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--envelope", default=None, help="envelope name or TOML (default: the scenario's, or nam2019)")
     r.add_argument("--scene", type=Path, help="scene folder for an aim (default: the built-in scene)")
     r.add_argument("--compare", metavar="SCENARIO", help="set the card against this scenario's aim (the reference)")
-    r.add_argument("--no-images", action="store_true", help="text and path strip only (no 3D renders)")
+    r.add_argument("--no-images", action="store_true", help="no 3D renders (the fluoroscopic view stays: see --fluoro)")
+    r.add_argument("--fluoro", default="best", metavar="VIEW",
+                   help="the fluoroscopic view on the card: best (the standard view that shows the needle "
+                        "longest; AP unless another is clearly better), AP, inlet, outlet, oblique, lateral, "
+                        "or none")
     r.add_argument("-o", "--output", type=Path, required=True, help="card.pdf or card.html")
     r._negative_number_matcher = __import__("re").compile(r"^-\d+$|^-\d*\.\d+$")
     r.set_defaults(func=_cmd_report)
@@ -108,12 +119,32 @@ def check_output(path: Path, kinds=OUTPUT_KINDS) -> Path:
     return path
 
 
+def frame_size(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
+    """``(width, height)`` from ``"WxH"`` (or ``default``), each a multiple of 8 in :data:`SIZE_RANGE`."""
+    if text is None:
+        return default
+    lo, hi = SIZE_RANGE
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise OutputPathError(f"--size {text!r}: give WIDTHxHEIGHT in pixels, e.g. 320x240") from None
+    if not (lo <= w <= hi and lo <= h <= hi and w % 8 == 0 and h % 8 == 0):
+        raise OutputPathError(f"--size {text}: width and height must be multiples of 8 from {lo} to {hi}")
+    return w, h
+
+
+def check_speed(speed_mm_s: float) -> float:
+    """Refuse an insertion speed outside (0, 200] mm/s."""
+    if not speed_mm_s > 0 or speed_mm_s > 200:
+        raise OutputPathError(f"speed {speed_mm_s:g} mm/s is out of range: give 0 to 200 mm/s")
+    return speed_mm_s
+
+
 def video_depths(playback, speed_mm_s: float, fps: int) -> list[float]:
     """Depths of the video's frames: ``speed / fps`` apart, each pause held ``PAUSE_S``."""
     from .teaching.playback import advance
 
-    if not speed_mm_s > 0 or speed_mm_s > 200:
-        raise OutputPathError(f"speed {speed_mm_s:g} mm/s is out of range: give 0 to 200 mm/s")
+    check_speed(speed_mm_s)
     pos, out = 0.0, [0.0]
     while pos < playback.depth_mm:
         pos, event = advance(pos, 1.0 / fps, speed_mm_s, playback)
@@ -138,19 +169,23 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from .viz.teaching_render import VIDEO_FPS, image_strip, playback_frames, write_video
 
     out = check_output(args.output)
+    strip = out.suffix.lower() == ".png"
+    size = frame_size(args.size, STRIP_SIZE if strip else VIDEO_SIZE)
+    if not strip:
+        check_speed(args.speed)  # refused before any work
     s = load_scenario(args.name)
     scene = scenario_scene(s)
     pb = Playback(scene, run_scenario(s, scene=scene))
-    if out.suffix.lower() == ".png":
+    if strip:
         import imageio.v2 as imageio
 
-        frames = playback_frames(scene, pb, strip_depths(pb), view=s.camera.view, zoom=s.camera.zoom,
-                                 size=(720, 560))
+        frames = playback_frames(scene, pb, strip_depths(pb), view=s.camera.view, zoom=s.camera.zoom, size=size)
         imageio.imwrite(out, image_strip(frames, columns=3))
     else:
         depths = video_depths(pb, args.speed, VIDEO_FPS)
         unique = sorted(set(depths))
-        frames = dict(zip(unique, playback_frames(scene, pb, unique, view=s.camera.view, zoom=s.camera.zoom)))
+        frames = dict(zip(unique, playback_frames(scene, pb, unique, view=s.camera.view, zoom=s.camera.zoom,
+                                                  size=size)))
         write_video([frames[d] for d in depths], out, fps=VIDEO_FPS)
     pause = pb.pause_event
     print(f"wrote {out}: {s.name}, {pb.depth_mm:g} mm, verdict {pb.report.verdict.value}"
@@ -193,7 +228,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .teaching import load_scenario, run_scenario
     from .teaching.card import make_card, write_html, write_pdf
 
+    from .teaching.fluoro import VIEWS
+
     out = check_output(args.output, kinds=(".pdf", ".html"))
+    if args.fluoro not in ("best", "none", *VIEWS):
+        raise OutputPathError(f"unknown --fluoro {args.fluoro!r}: give best, none or one of {', '.join(VIEWS)}")
     scene, label, scenario, report = _report_subject(args)
     reference = None
     if args.compare:
@@ -202,6 +241,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     images = [] if args.no_images else card_images(
         scene, report, view=scenario.camera.view if scenario else "oblique",
         zoom=scenario.camera.zoom if scenario else 1.4, compare=reference)
+    if args.fluoro != "none":
+        from .teaching.fluoro_view import card_picture
+
+        images.append(card_picture(scene, report, view=args.fluoro, compare=reference))
     card = make_card(report, scene=label, scenario=scenario, compare_with=reference, images=images)
     (write_pdf if out.suffix.lower() == ".pdf" else write_html)(card, out)
     print(f"wrote {out}: verdict {report.verdict.value}" + (f"; {card.comparison}" if card.comparison else ""))

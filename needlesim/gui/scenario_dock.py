@@ -11,7 +11,10 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QVBoxLayout, QWidget
 
 from ..core.errors import NeedlesimError
 from ..teaching import Scenario, list_scenarios, load_scenario, scenario_scene
+from ..teaching import fluoro
 from ..teaching.card import make_card, write_html, write_pdf
+from ..teaching.fluoro_view import picture
+from ..viz.colors import VERDICT_COLORS
 from .worker import submit
 
 
@@ -132,7 +135,10 @@ class ScenarioActions:
         return out
 
     def _fluoro(self) -> list[tuple[str, np.ndarray]]:
-        panel = getattr(self.window, "fluoro_panel", None)
-        if panel is None or panel.shown is None:
+        """The app's radiograph as the card shows it from the CLI: the needle as metal, its
+        tip circled (no recast: the panel's bone image)."""
+        panel, report = getattr(self.window, "fluoro_panel", None), self.window.session.report
+        if panel is None or panel.image is None or report is None:
             return []
-        return [(f"fluoroscopy, {panel.view_box.currentText()}", panel.shown)]
+        mark = (fluoro.report_needle(report), VERDICT_COLORS[report.verdict.value])
+        return [(f"fluoroscopy, {panel.view_box.currentText()} (tip circled)", picture(panel.image, [mark]))]

@@ -1,11 +1,12 @@
-"""Simulated fluoroscopy: a digitally reconstructed radiograph (DRR) cast through the meshes.
+"""Simulated fluoroscopy: a digitally reconstructed radiograph (DRR) through the meshes.
 
-A C-arm (:class:`CArm`) sends one ray from its source to each detector pixel. Every ray is
-cast once through the skin and the bones with the engine's all-hits caster
-(:mod:`needlesim.core.geometry.raycast`, all rays in one batch); the signed hit depths give,
-per ray, the path length through soft tissue, cortex and marrow (``np.bincount``, no loop
-over rays). The image is Beer-Lambert, ``I = exp(-sum mu_m L_m)``, shown as ``1 - I`` (bone
-and metal bright, as on a fluoroscopy monitor).
+A C-arm (:class:`CArm`) sends one ray from its source to each detector pixel. Every
+crossing of every ray with the skin and the bones is found at once, by projecting the
+triangles onto the detector (:mod:`needlesim.core.geometry.raster`, float64, watertight;
+:attr:`Method.PROJECTION`) or by the engine's all-hits caster (:attr:`Method.CAST`);
+the signed depths give, per ray, the path length through soft tissue, cortex and marrow
+(``np.bincount``, no sorting, no loop over rays). The image is Beer-Lambert,
+``I = exp(-sum mu_m L_m)``, shown as ``1 - I`` (bone and metal bright, as on a monitor).
 
 The bone image (:class:`BoneImage`) depends only on the scene and the C-arm, so it is cast
 once and cached; the needle is added analytically per pixel (its chord through a cylinder
@@ -46,9 +47,11 @@ import enum
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
+from ..core.geometry.raster import RayGrid, grid_crossings
 from ..core.geometry.raycast import Backend, make_caster
 from ..core.geometry.soup import TriangleSoup
 from ..core.model.scene import Role, Scene
@@ -161,21 +164,18 @@ class BoneImage:
         return np.stack([(x + half) / c.detector_mm * n - 0.5, (half - y) / c.detector_mm * n - 0.5], axis=1)
 
 
-def _rays(carm: CArm, iso: np.ndarray, reach_mm: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Origins, directions and the cast length of every pixel's ray (row-major, top row first)."""
-    n, half = carm.pixels, carm.detector_mm / 2
+def _grid(carm: CArm, iso: np.ndarray, reach_mm: float) -> tuple[RayGrid, float]:
+    """The detector's ray grid (row-major, top row first) and the cast length of a ray."""
     u, v = carm.axes()
     b = carm.beam
-    c = (np.arange(n) + 0.5) / n * carm.detector_mm - half
-    x, y = np.meshgrid(c, -c)  # rows top to bottom: +v first
-    offsets = x.reshape(-1, 1) * u + y.reshape(-1, 1) * v
     if carm.source_iso_mm is None:
-        origins = iso - b * reach_mm + offsets
-        return origins, np.broadcast_to(b, origins.shape).copy(), 2 * reach_mm
-    src = iso - b * carm.source_iso_mm
-    d = b * carm.source_detector_mm + offsets
-    d /= np.linalg.norm(d, axis=1, keepdims=True)
-    return np.broadcast_to(src, d.shape).copy(), d, float(carm.source_detector_mm) * 1.2
+        return RayGrid(iso - b * reach_mm, u, v, b, carm.detector_mm, carm.pixels), 2 * reach_mm
+    return (RayGrid(iso - b * carm.source_iso_mm, u, v, b, carm.detector_mm, carm.pixels, carm.source_detector_mm),
+            float(carm.source_detector_mm) * 1.2)
+
+
+#: Face kinds of a :class:`_Soup` (columns of the per-ray sums in :func:`_lengths`).
+_OUTER, _ENDOSTEAL, _SOLID, _SKIN = range(4)
 
 
 class _Soup:
@@ -190,15 +190,22 @@ class _Soup:
         self.shell = np.zeros(nf, bool)  # faces of a shell bone
         self.endosteal = np.zeros(nf, bool)
         self.thickness = np.zeros(nf)  # a solid bone's cortical thickness (0 elsewhere)
+        self.kind = np.full(nf, _SOLID, np.int64)  # _OUTER, _ENDOSTEAL, _SOLID or _SKIN per face
         for g, s in enumerate(parts):
             a, b = self.soup.geom_starts[g], self.soup.geom_starts[g + 1]
             if s.role is Role.SKIN:
                 self.skin[a:b] = True
+                self.kind[a:b] = _SKIN
             elif s.marrow_faces is not None:
                 self.shell[a:b] = True
                 self.endosteal[a + s.marrow_faces] = True
+                self.kind[a:b] = _OUTER
+                self.kind[a + s.marrow_faces] = _ENDOSTEAL
             else:
                 self.thickness[a:b] = s.cortical_thickness_mm
+        # balance groups of _unbalanced: 0 the skin (not checked), 1 every shell, 2 + g solid bone g
+        self.group = np.where(self.skin, 0, np.where(self.shell, 1, 2 + self.soup.geom))
+        self.n_groups = len(parts) + 2
         lo, hi = scene.bounds
         self.reach = float(np.linalg.norm(hi - lo))
         bones = [s for s in parts if s.is_bone] or parts
@@ -207,19 +214,19 @@ class _Soup:
 
 def _lengths(soup: _Soup, hits, directions: np.ndarray, n: int) -> dict:
     """Per ray: mm through soft tissue, cortex and marrow (see the module docstring)."""
-    ray, t, face, entering = hits.ray, hits.t, hits.face, hits.entering
-    sign = np.where(entering, -1.0, 1.0)  # inside length = sum(exit t) - sum(entry t)
-    count = lambda sel, w: np.bincount(ray[sel], weights=w[sel] if np.ndim(w) else None, minlength=n)  # noqa: E731
-    bone = ~soup.skin[face]
-    shell, endo, solid = soup.shell[face], soup.endosteal[face], bone & ~soup.shell[face]
-    cortex = count(shell, sign * t)
-    marrow = count(endo, -sign * t)
-    solid_len = count(solid, sign * t)
-    cos = np.abs(np.einsum("ij,ij->i", soup.soup.normals[face], directions[ray]))
-    per_crossing = np.minimum(soup.thickness[face] / np.maximum(cos, 1e-6), MAX_CORTEX_OBLIQUITY * soup.thickness[face])
-    solid_cortex = np.minimum(count(solid, per_crossing), solid_len)
+    ray, t, face = hits.ray, hits.t, hits.face
+    signed = np.where(hits.entering, -t, t)  # inside length = sum(exit t) - sum(entry t)
+    cls = soup.kind[face]
+    sums = np.bincount(ray * 4 + cls, weights=signed, minlength=4 * n).reshape(n, 4)
+    cortex = sums[:, _OUTER] + sums[:, _ENDOSTEAL]  # between a shell's outer and endosteal surfaces
+    marrow, solid_len = -sums[:, _ENDOSTEAL], sums[:, _SOLID]
+    sel = np.flatnonzero(cls == _SOLID)
+    cos = np.abs(np.einsum("ij,ij->i", soup.soup.normals[face[sel]], directions[ray[sel]]))
+    th = soup.thickness[face[sel]]
+    per_crossing = np.minimum(th / np.maximum(cos, 1e-6), MAX_CORTEX_OBLIQUITY * th)
+    solid_cortex = np.minimum(np.bincount(ray[sel], weights=per_crossing, minlength=n), solid_len)
     cortex, marrow = cortex + solid_cortex, marrow + solid_len - solid_cortex
-    skin = soup.skin[face]
+    skin = np.flatnonzero(cls == _SKIN)
     first = np.full(n, np.inf)
     last = np.full(n, -np.inf)
     np.minimum.at(first, ray[skin], t[skin])
@@ -231,19 +238,17 @@ def _lengths(soup: _Soup, hits, directions: np.ndarray, n: int) -> dict:
 
 def _unbalanced(soup: _Soup, hits, n: int) -> np.ndarray:
     """(n,) bool: rays whose crossings do not pair up (a crossing lost by the float32 caster
-    at an edge). Checked per group whose signed sum must close: all shell surfaces together
-    and all endosteal surfaces together (the ilium, ischium and pubis meshes abut at the
-    acetabulum, so a ray may enter one and leave through another), and each solid bone.
-    The skin is open (cropped) and not checked."""
-    face = hits.face
-    closed = ~soup.skin[face]
-    group = np.where(soup.shell[face], 0, 2 + soup.soup.geom[face])
-    m = int(soup.soup.geom.max(initial=0)) + 3
+    at an edge, or a crack between meshes that should close together). Checked per group
+    whose signed sum must close (:attr:`_Soup.group`): all shell surfaces together and all
+    endosteal surfaces together (the ilium, ischium and pubis meshes abut at the acetabulum,
+    so a ray may enter one and leave through another), and each solid bone. The skin is open
+    (cropped) and not checked."""
+    m = soup.n_groups
     sign = np.where(hits.entering, 1.0, -1.0)
-    bal = np.bincount(hits.ray[closed] * m + group[closed], weights=sign[closed], minlength=n * m)
-    endo = soup.endosteal[face]
+    bal = np.bincount(hits.ray * m + soup.group[hits.face], weights=sign, minlength=n * m).reshape(n, m)
+    endo = soup.endosteal[hits.face]
     bal_endo = np.bincount(hits.ray[endo], weights=sign[endo], minlength=n)
-    return (np.abs(bal.reshape(n, m)).sum(axis=1) > 0) | (bal_endo != 0)
+    return (np.abs(bal[:, 1:]).sum(axis=1) > 0) | (bal_endo != 0)
 
 
 def _fill(a: np.ndarray, lost: np.ndarray, *, passes: int = 4) -> np.ndarray:
@@ -258,14 +263,20 @@ def _fill(a: np.ndarray, lost: np.ndarray, *, passes: int = 4) -> np.ndarray:
 
 
 def _fill_once(a: np.ndarray, lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    good = (~lost).astype(float)
-    pa, pg = np.pad(a * good, 1), np.pad(good, 1)
     h, w = a.shape
-    total = sum(pa[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] for dy in (-1, 0, 1) for dx in (-1, 0, 1))
-    count = sum(pg[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    rr, cc = np.nonzero(lost)
+    total, count = np.zeros(len(rr)), np.zeros(len(rr))
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            r, c = np.clip(rr + dy, 0, h - 1), np.clip(cc + dx, 0, w - 1)
+            good = (r == rr + dy) & (c == cc + dx) & ~lost[r, c]
+            total += np.where(good, a[r, c], 0.0)
+            count += good
     out = a.copy()
-    out[lost] = np.where(count[lost] > 0, total[lost] / np.maximum(count[lost], 1), 0.0)
-    return out, lost & (count == 0)
+    out[rr, cc] = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+    still = lost.copy()
+    still[rr, cc] = count == 0
+    return out, still
 
 
 _SOUPS: "OrderedDict[tuple, _Soup]" = OrderedDict()
@@ -284,17 +295,38 @@ def prepare(scene: Scene, *, backend: Backend | str = Backend.EMBREE) -> _Soup:
     return soup
 
 
-def bone_image(scene: Scene, carm: CArm, *, backend: Backend | str = Backend.EMBREE) -> BoneImage:
-    """The cached bone image of ``scene`` seen by ``carm`` (cast once per geometry and C-arm)."""
-    backend = Backend(backend)
-    key = (scene.geometry_key, backend, carm)
+class Method(str, enum.Enum):
+    """How a bone image finds the crossings of its rays with the meshes."""
+
+    #: Project every triangle onto the detector and test the pixel centres under it
+    #: (:mod:`needlesim.core.geometry.raster`): float64, watertight, no ray cast.
+    PROJECTION = "projection"
+    #: Cast every ray with the engine's all-hits caster of the chosen backend.
+    CAST = "cast"
+
+
+def bone_image(scene: Scene, carm: CArm, *, backend: Backend | str = Backend.EMBREE,
+               method: Method | str = Method.PROJECTION) -> BoneImage:
+    """The cached bone image of ``scene`` seen by ``carm`` (computed once per geometry,
+    C-arm and method). ``backend`` is the caster of :attr:`Method.CAST`, which is also
+    used when a mesh reaches behind the source (it cannot be projected)."""
+    backend, method = Backend(backend), Method(method)
+    key = (scene.geometry_key, backend, method, carm)
     if key in _IMAGES:
         _IMAGES.move_to_end(key)
         return _IMAGES[key]
     soup = prepare(scene, backend=backend)
     iso = soup.bone_centre if carm.isocentre is None else np.asarray(carm.isocentre, float)
-    origins, dirs, reach = _rays(carm, iso, soup.reach)
-    hits = soup.caster.all_hits(origins, dirs, reach)
+    grid, reach = _grid(carm, iso, soup.reach)
+    origins, dirs = grid.rays()
+    hits = None
+    if method is Method.PROJECTION:
+        try:
+            hits = grid_crossings(soup.soup, grid, reach)
+        except ValueError:  # a mesh behind the source: cast instead
+            hits = None
+    if hits is None:
+        hits = soup.caster.all_hits(origins, dirs, reach)
     n = carm.pixels
     lost = _unbalanced(soup, hits, n * n).reshape(n, n)
     lengths = {m: _fill(L.reshape(n, n), lost) for m, L in _lengths(soup, hits, dirs, n * n).items()}
@@ -358,13 +390,16 @@ def transmission(image: BoneImage, *, needle: tuple[np.ndarray, np.ndarray, floa
 WINDOW_PERCENTILES = (1.0, 99.7)
 
 
-def radiograph(image: BoneImage, *, needle: tuple[np.ndarray, np.ndarray, float] | None = None) -> np.ndarray:
+def radiograph(image: BoneImage, *, needle: tuple[np.ndarray, np.ndarray, float] | None = None,
+               needles: Sequence[tuple[np.ndarray, np.ndarray, float]] = ()) -> np.ndarray:
     """(pixels, pixels) float in [0, 1] for display, bright = dense, as a fluoroscopy monitor
     shows it: the log of the transmission, windowed on the bone image alone (so the needle
-    never changes the window, as automatic brightness control would not within one shot)."""
+    never changes the window, as automatic brightness control would not within one shot).
+    ``needle`` and each of ``needles`` are ``(start, end, radius_mm)`` drawn as metal."""
     base = image.line_integral()
     lo, hi = np.percentile(base, WINDOW_PERCENTILES)
-    p = base if needle is None else image.line_integral(needle_path_mm(image, *needle))
+    metal = [needle_path_mm(image, *n) for n in ([needle] if needle is not None else []) + list(needles)]
+    p = image.line_integral(sum(metal)) if metal else base
     return np.clip((p - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
 
 

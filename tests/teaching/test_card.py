@@ -49,6 +49,16 @@ def test_report_cli_for_an_aim_writes_a_pdf_without_renders(tmp_path, capsys):
                  "--no-images", "-o", str(out)]) == 0
     text = _text(out)
     assert "Verdict: SAFE" in text and "no rule is broken" in text and "Nam YS et al." in text
+    assert len(pypdf.PdfReader(str(out)).pages[0].images) == 1  # the fluoroscopic view, nothing rendered
+    assert "fluoroscopy, AP view (tip circled)" in text
+    assert main(["report", "--entry", "left-entry", "--lateral", "30", "--inferior", "22.5", "--depth", "60",
+                 "--no-images", "--fluoro", "none", "-o", str(out)]) == 0
+    assert len(pypdf.PdfReader(str(out)).pages[0].images) == 0 and "fluoroscopy" not in _text(out)
+    capsys.readouterr()
+    assert main(["report", "--entry", "left-entry", "--lateral", "30", "--inferior", "22.5", "--depth", "60",
+                 "--fluoro", "sideways", "-o", str(tmp_path / "bad.pdf")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown --fluoro 'sideways'" in err and len(err.splitlines()) == 1 and not (tmp_path / "bad.pdf").exists()
     assert main(["report", "--entry", "left-entry", "-o", str(out)]) == 2
     assert "missing --lateral, --inferior, --depth" in capsys.readouterr().err
     assert main(["report", "--scenario", "nam2019-left-s2", "-o", str(tmp_path / "x.docx")]) == 2
@@ -61,3 +71,13 @@ def test_report_cli_for_a_scenario_renders_two_views(tmp_path):
     text = _text(out)
     assert "Verdict: DANGER" in text and "sacroiliac joint" in text and "Hirahara" in text
     assert "posterior view" in text and "axial view" in text
+    assert "fluoroscopy, lateral view (tip circled)" in text  # a perpendicular aim runs along the AP beam
+    assert len(pypdf.PdfReader(str(out)).pages[0].images) == 3
+
+
+def test_a_comparison_card_from_the_cli_shows_both_needles_on_the_radiograph(tmp_path):
+    out = tmp_path / "card.html"
+    assert main(["report", "--scenario", "nam2019-left-s2", "--compare", "envelope-centre-left", "--no-images",
+                 "--fluoro", "lateral", "-o", str(out)]) == 0
+    html = out.read_text()
+    assert html.count("data:image/png;base64,") == 1 and "fluoroscopy, lateral view (tips circled)" in html

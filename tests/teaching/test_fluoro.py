@@ -42,10 +42,11 @@ def pixel_x(carm: CArm) -> np.ndarray:
     return (np.arange(n) + 0.5) / n * carm.detector_mm - carm.detector_mm / 2
 
 
-@pytest.mark.parametrize("backend", [Backend.EMBREE, Backend.EXACT])
-def test_a_slab_in_parallel_rays(backend):
+@pytest.mark.parametrize("method,backend", [(F.Method.PROJECTION, Backend.EMBREE), (F.Method.CAST, Backend.EMBREE),
+                                            (F.Method.CAST, Backend.EXACT)])
+def test_a_slab_in_parallel_rays(method, backend):
     carm = CArm(**PARALLEL)
-    img = F.bone_image(Scene((slab(),)), carm, backend=backend)
+    img = F.bone_image(Scene((slab(),)), carm, backend=backend, method=method)
     x = pixel_x(carm)
     inside = np.abs(x) < 95
     rows, cols = np.ix_(inside, inside)
@@ -57,10 +58,11 @@ def test_a_slab_in_parallel_rays(backend):
     assert np.all(F.transmission(img)[np.ix_(outside, outside)] == 1.0)
 
 
-def test_a_slab_in_a_cone_beam_is_thicker_off_axis():
+@pytest.mark.parametrize("method", list(F.Method))
+def test_a_slab_in_a_cone_beam_is_thicker_off_axis(method):
     carm = CArm(source_iso_mm=600.0, source_detector_mm=1000.0, detector_mm=300.0, pixels=64,
                 isocentre=(0.0, 0.0, 0.0))
-    img = F.bone_image(Scene((slab(),)), carm)
+    img = F.bone_image(Scene((slab(),)), carm, method=method)
     cos = np.abs(img.directions @ carm.beam).reshape(64, 64)
     x = pixel_x(carm) * 0.6  # at the isocentre, magnification 1000/600
     inside = np.ix_(np.abs(x) < 90, np.abs(x) < 90)
@@ -105,8 +107,10 @@ def test_the_needle_is_metal_with_its_chord_and_needs_no_recast(monkeypatch):
     scene = Scene((slab(),))
     img = F.bone_image(scene, carm)
     assert F.bone_image(scene, carm) is img  # cached on geometry and C-arm
+    recast = lambda *a, **k: (_ for _ in ()).throw(AssertionError("recast"))  # noqa: E731
+    monkeypatch.setattr(F, "grid_crossings", recast)
     for soup in F._SOUPS.values():
-        monkeypatch.setattr(soup.caster, "all_hits", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recast")))
+        monkeypatch.setattr(soup.caster, "all_hits", recast)
     r = 1.63
     x = pixel_x(carm)
     row = 30
@@ -148,3 +152,63 @@ def test_projection_puts_a_point_on_its_pixel():
     k = 10 * 64 + 50
     point = img2.origins[k] + 700.0 * img2.directions[k]
     assert img2.project(point[None])[0] == pytest.approx((50, 10), abs=1e-6)
+
+
+def spherical_shell(outer=60.0, inner=45.0, subdivisions=5):
+    """A shell bone of two concentric icospheres: the endosteal one turned inside out."""
+    o = trimesh.creation.icosphere(subdivisions=subdivisions, radius=outer)
+    i = trimesh.creation.icosphere(subdivisions=subdivisions, radius=inner)
+    i.invert()
+    m = trimesh.util.concatenate([o, i])
+    return Structure("ilium", Role.CORTICAL_BONE, m.vertices, m.faces,
+                     marrow_faces=np.arange(len(o.faces), len(m.faces)))
+
+
+def _chord(radius, d2):
+    return 2 * np.sqrt(np.maximum(radius * radius - d2, 0.0))
+
+
+def test_nested_shells_give_cortex_and_marrow_chords_up_to_the_grazing_rays():
+    # polyhedra between their inscribed spheres and the spheres through their vertices:
+    # marrow between the two chords of the inner one, cortex between the outer's less the inner's
+    outer, inner = 60.0, 45.0
+    carm = CArm(**PARALLEL)
+    img = F.bone_image(Scene((spherical_shell(outer, inner),)), carm)
+    x = pixel_x(carm)
+    xx, zz = np.meshgrid(x, -x)
+    d2 = xx * xx + zz * zz
+    unit = trimesh.creation.icosphere(subdivisions=5)
+    ratio = float(np.min(np.abs(np.einsum("ij,ij->i", unit.face_normals, unit.triangles[:, 0]))))
+    assert 0.999 < ratio < 1.0
+    rin = lambda r: r * ratio  # noqa: E731  the nearest face plane (the inscribed sphere)
+    marrow, cortex = img.lengths[Material.MARROW], img.lengths[Material.CORTEX]
+    assert np.all(marrow >= _chord(rin(inner), d2) - 1e-9) and np.all(marrow <= _chord(inner, d2) + 1e-9)
+    lo = _chord(rin(outer), d2) - _chord(inner, d2)
+    hi = _chord(outer, d2) - _chord(rin(inner), d2)
+    assert np.all(cortex >= lo - 1e-9) and np.all(cortex <= hi + 1e-9)
+    grazing = (d2 > rin(inner) ** 2) & (d2 < outer ** 2)  # past the marrow: all cortex
+    assert grazing.sum() > 100 and np.all(marrow[grazing] <= _chord(inner, d2[grazing]) + 1e-9)
+    assert img.filled_pixels == 0
+
+
+def test_the_projection_agrees_with_the_cast_on_a_cone_beam():
+    carm = CArm(orbit_deg=20.0, tilt_deg=-15.0, source_iso_mm=600.0, detector_mm=300.0, pixels=32,
+                isocentre=(5.0, -3.0, 2.0))
+    scene = Scene((cylinder(80.0), spherical_shell(50.0, 38.0, 3), slab(12.0)))
+    a = F.bone_image(scene, carm, method=F.Method.PROJECTION)
+    b = F.bone_image(scene, carm, method=F.Method.CAST, backend=Backend.EXACT)
+    for m in (Material.SOFT_TISSUE, Material.CORTEX, Material.MARROW):
+        assert a.lengths[m] == pytest.approx(b.lengths[m], abs=1e-6)
+    assert a.lengths[Material.CORTEX].max() > 10
+
+
+def test_a_mesh_around_the_source_falls_back_to_the_cast():
+    carm = CArm(source_iso_mm=100.0, source_detector_mm=1000.0, detector_mm=300.0, pixels=32,
+                isocentre=(0.0, 0.0, 0.0))  # the source at y = +100, inside the skin cylinder
+    scene = Scene((cylinder(150.0), slab()))
+    a = F.bone_image(scene, carm, method=F.Method.PROJECTION)
+    b = F.bone_image(scene, carm, method=F.Method.CAST)
+    assert a is not b
+    for m in a.lengths:
+        assert a.lengths[m] == pytest.approx(b.lengths[m], abs=1e-6)
+    assert a.lengths[Material.CORTEX].max() > 2.9
