@@ -6,9 +6,9 @@ engine already gives, per critical structure, the depth of first contact and of 
 approach within the margin, every breach with its depth, and the tissue path. The verdict
 at a shallower depth ``d`` applies the rules of :mod:`needlesim.core.verdict.risk` to
 those depths (a contact counts once ``contact_depth_mm <= d``, a breach once it lies before
-the tip, the envelope's depth rule at ``d``). Only the clearance *numbers* of a frame need
-a query: one exact segment-to-mesh distance (the engine's clearance index, no ray cast),
-cached per depth.
+the tip, the envelope's depth rule at ``d``). Only the clearance *numbers* of a shallower
+frame need a query: one exact segment-to-mesh distance (the engine's clearance index, no ray
+cast), cached per depth; the full-depth frame takes the report's own.
 """
 
 from __future__ import annotations
@@ -169,6 +169,8 @@ class Playback:
             bone_mm=sum(s.length_mm for s in path if s.tissue in (Tissue.CORTEX, Tissue.MARROW)), contacts=contacts)
 
     def _clearances(self, d: float) -> dict[str, float]:
+        if d == self.depth_mm:  # the engine measured these for the report: no second query
+            return {c.structure: c.clearance_mm for c in self.evaluation.contacts}
         eng = self.engine
         dist, _, _, _ = eng.clearance_index.query(self.puncture, self.puncture + d * self.direction,
                                                   horizon_mm=eng.clearance_horizon)
