@@ -43,7 +43,9 @@ class RiskMapPanel(QWidget):
         self.figure.subplots_adjust(left=0.17, right=0.97, bottom=0.15, top=0.92)
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.ax = self.figure.add_subplot()
-        self._image = self._marker = self._box = self._colorbar = None
+        self._colorbar = None
+        self._marks: list = []  # the aim's two marks (a cross and a ring)
+        self._drawn = None  # what the axes show: (map, mode, depth of a verdict map)
         top = QHBoxLayout()
         top.addWidget(self.mode)
         top.addWidget(self.status, 1)
@@ -59,10 +61,12 @@ class RiskMapPanel(QWidget):
 
     # -- computing -----------------------------------------------------------------------
     def set_active(self, active: bool) -> None:
-        """Only a shown map is swept; a hidden one sweeps when it is shown again."""
+        """Only a shown map is swept and drawn; a hidden one catches up when it is shown."""
         self.active = bool(active)
         if self.active and self._dirty:
             self.recompute()
+        elif self.active:
+            self._on_aim_changed()
 
     def recompute(self) -> None:
         """Sweep the current entry on a worker thread (one at a time; the latest wins)."""
@@ -106,9 +110,31 @@ class RiskMapPanel(QWidget):
         self.status.setText(message)
 
     def _on_aim_changed(self) -> None:
+        """A new aim: a hidden map waits; a shown one moves its marks and redraws the
+        image only when what it shows changed (the verdicts at a new depth)."""
         if self.map is None or self._current_key()[1] != self.map.entry:
             self.recompute()
-        self._draw()
+        if not self.active:
+            return
+        if not self._shows_current():
+            self._draw()
+            return
+        t = self.session.trajectory
+        for mark in self._marks:
+            mark.set_data([t.lateral_deg], [t.inferior_deg])
+        self.canvas.draw_idle()
+
+    def _showing(self) -> tuple:
+        """What the axes should show, apart from the aim's marks: (map, mode, the depth
+        of a verdict map)."""
+        mode = self.mode.currentIndex()
+        return self.map, mode, self.session.trajectory.depth_mm if mode == 0 else None
+
+    def _shows_current(self) -> bool:
+        if self._drawn is None:
+            return False
+        (drawn, *rest), (now, *want) = self._drawn, self._showing()
+        return drawn is now and rest == want
 
     # -- drawing -------------------------------------------------------------------------
     def _draw(self) -> None:
@@ -118,6 +144,7 @@ class RiskMapPanel(QWidget):
             self._colorbar.remove()
             self._colorbar = None
         m, t = self.map, self.session.trajectory
+        self._drawn, self._marks = self._showing(), []
         if m is None:
             self.canvas.draw_idle()
             return
@@ -137,8 +164,9 @@ class RiskMapPanel(QWidget):
         x0, x1 = (lb.min if lb.min is not None else lat[0]), (lb.max if lb.max is not None else lat[-1])
         y0, y1 = (ib.min if ib.min is not None else inf[0]), (ib.max if ib.max is not None else inf[-1])
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="black", lw=1.5, ls="--"))
-        ax.plot([t.lateral_deg], [t.inferior_deg], marker="+", color="black", ms=14, mew=2.5)
-        ax.plot([t.lateral_deg], [t.inferior_deg], marker="o", mfc="none", mec="white", ms=9, mew=1.5)
+        self._marks = [ax.plot([t.lateral_deg], [t.inferior_deg], marker="+", color="black", ms=14, mew=2.5)[0],
+                       ax.plot([t.lateral_deg], [t.inferior_deg], marker="o", mfc="none", mec="white", ms=9,
+                               mew=1.5)[0]]
         passes = harvest_passes(self.session.harvest, m.entry)
         if passes:  # a planned harvest's passes on this side, at their angles (each from its own puncture)
             ax.plot(*zip(*passes), ls="none", marker="x", color="#00695c", ms=8, mew=2, label="harvest passes")

@@ -16,6 +16,7 @@ from ..session import Session
 from ..teaching.playback import DEFAULT_SPEED_MM_S, STEP_MM, Playback, advance
 from ..viz.colors import VERDICT_COLORS
 from .qt_utils import signals_blocked
+from .text_view import TextLabel
 
 #: Slider units per mm.
 TICKS_PER_MM = 10
@@ -45,11 +46,11 @@ class PlaybackPanel(QWidget):
         self.slider.setSingleStep(int(STEP_MM * TICKS_PER_MM))
         self.slider.setPageStep(10 * TICKS_PER_MM)
         self.slider.setToolTip("Scrub the depth; ← → step 1 mm")
-        self.depth_label = QLabel()
+        # the depth and read-out change on every move: labels that do not relay out the window
+        self.depth_label = TextLabel()
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.readout = QLabel()
-        self.readout.setWordWrap(True)
+        self.readout = TextLabel()
         buttons = QHBoxLayout()
         buttons.addWidget(self.restart_button)
         buttons.addWidget(self.play_button)
@@ -87,13 +88,17 @@ class PlaybackPanel(QWidget):
             self.slider.setValue(self.slider.maximum())
         pause = self.playback.pause_event
         self.message.setText("" if pause is None else f"first event: {pause.message}")
-        self.message.setStyleSheet("")
+        self._set_message_style("")
         self._show_frame()
+
+    def _set_message_style(self, style: str) -> None:
+        if self.message.styleSheet() != style:  # a style sheet re-polishes the label: only on change
+            self.message.setStyleSheet(style)
 
     def _show_frame(self) -> None:
         f = self.playback.frame(self.position_mm)
-        self.depth_label.setText(f"<b>{f.tip_text}</b> — {f.verdict.value.upper()}")
-        self.depth_label.setStyleSheet(f"color: {VERDICT_COLORS[f.verdict.value]};")
+        self.depth_label.setText(f'<span style="color: {VERDICT_COLORS[f.verdict.value]};"><b>{f.tip_text}</b> — '
+                                 f"{f.verdict.value.upper()}</span>")
         near = ", ".join(f"{n} {c:.1f} mm" for n, c in f.clearances[:3])
         self.readout.setText(f"{f.readout()}<br>nearest: {near}")
 
@@ -121,7 +126,7 @@ class PlaybackPanel(QWidget):
         if on:
             if self.position_mm >= self.playback.depth_mm - 1e-9:
                 self.seek(0.0)
-            self.message.setStyleSheet("")
+            self._set_message_style("")
             self._last = time.monotonic()
             self.play_button.setText("⏸ Pause")
             self.timer.start()
@@ -138,7 +143,7 @@ class PlaybackPanel(QWidget):
         if event is not None:
             self.play_button.setChecked(False)
             self.message.setText(f"Paused: {event.message}")
-            self.message.setStyleSheet(f"color: {VERDICT_COLORS[event.level.value]}; font-weight: bold;")
+            self._set_message_style(f"color: {VERDICT_COLORS[event.level.value]}; font-weight: bold;")
         elif pos >= self.playback.depth_mm:
             self.play_button.setChecked(False)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
@@ -62,6 +64,7 @@ class RiskPanel(QWidget):
         self.envelope = TextLabel()
         self._banner_style: str | None = None
         self._rows: list[tuple[QTableWidgetItem, QTableWidgetItem]] = []
+        self._written: list[_RowState | None] = []  # what each row's items show
         self.clearances = QTableWidget(0, 2)
         self.clearances.setHorizontalHeaderLabels(["critical structure", "clearance (mm)"])
         self.clearances.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -140,6 +143,7 @@ class RiskPanel(QWidget):
             name, value = QTableWidgetItem(), QTableWidgetItem()
             value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self._rows.append((name, value))
+            self._written.append(None)
         return self._rows[row]
 
     def _fill_clearances(self, report: RiskReport) -> None:
@@ -153,28 +157,41 @@ class RiskPanel(QWidget):
                 self.clearances.setItem(row, 0, name)
                 self.clearances.setItem(row, 1, value)
         for row, c in enumerate(contacts):
-            name, value = self._row(row)
             text = "contact" if c.touches else f"{'' if c.clearance_exact else '~'}{c.clearance_mm:.1f}"
-            tip = "" if c.clearance_exact else "at most this far: far from the needle, not computed exactly"
-            if c.touches:
-                color = QColor(VERDICT_COLORS["danger"])
-            elif c.clearance_mm < report.margin_mm:
-                color = QColor(VERDICT_COLORS["caution"])
-            else:
-                color = QColor(Qt.GlobalColor.black)
-            _set(name, c.structure, color)
-            _set(value, text, color, tip)
+            level = "danger" if c.touches else "caution" if c.clearance_mm < report.margin_mm else "none"
             near = c.clearance_mm < report.margin_mm  # drawn in the highlight colour in 3D: the same swatch
-            swatch = QColor(HIGHLIGHT_COLOR) if near else None
-            if name.data(Qt.ItemDataRole.DecorationRole) != swatch:
-                name.setData(Qt.ItemDataRole.DecorationRole, swatch)
+            state = _RowState(c.structure, text, level, c.clearance_exact, near)
+            old = self._written[row]
+            if state != old:  # a row is written only where it changed: every change repaints it
+                _write(*self._row(row), state, old)
+                self._written[row] = state
 
 
-def _set(item: QTableWidgetItem, text: str, color: QColor, tip: str = "") -> None:
-    """Change what differs only: every change repaints the cell."""
-    if item.text() != text:
-        item.setText(text)
-    if item.foreground().color() != color:
-        item.setForeground(color)
-    if item.toolTip() != tip:
-        item.setToolTip(tip)
+class _RowState(NamedTuple):
+    """What one row of the clearance table shows."""
+
+    structure: str
+    text: str
+    level: str  #: "danger", "caution" or "none": the text colour
+    exact: bool
+    near: bool
+
+
+_COLORS = {"danger": QColor(VERDICT_COLORS["danger"]), "caution": QColor(VERDICT_COLORS["caution"]),
+           "none": QColor(Qt.GlobalColor.black)}
+_APPROX_TIP = "at most this far: far from the needle, not computed exactly"
+
+
+def _write(name: QTableWidgetItem, value: QTableWidgetItem, new: _RowState, old: _RowState | None) -> None:
+    """Set on the items what differs between ``old`` (``None``: nothing written yet) and ``new``."""
+    if old is None or old.structure != new.structure:
+        name.setText(new.structure)
+    if old is None or old.text != new.text:
+        value.setText(new.text)
+    if old is None or old.level != new.level:
+        name.setForeground(_COLORS[new.level])
+        value.setForeground(_COLORS[new.level])
+    if old is None or old.exact != new.exact:
+        value.setToolTip("" if new.exact else _APPROX_TIP)
+    if old is None or old.near != new.near:
+        name.setData(Qt.ItemDataRole.DecorationRole, QColor(HIGHLIGHT_COLOR) if new.near else None)

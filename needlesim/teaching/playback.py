@@ -6,9 +6,9 @@ engine already gives, per critical structure, the depth of first contact and of 
 approach within the margin, every breach with its depth, and the tissue path. The verdict
 at a shallower depth ``d`` applies the rules of :mod:`needlesim.core.verdict.risk` to
 those depths (a contact counts once ``contact_depth_mm <= d``, a breach once it lies before
-the tip, the envelope's depth rule at ``d``). Only the clearance *numbers* of a frame need
-a query: one exact segment-to-mesh distance (the engine's clearance index, no ray cast),
-cached per depth.
+the tip, the envelope's depth rule at ``d``). Only the clearance *numbers* of a shallower
+frame need a query: one exact segment-to-mesh distance (the engine's clearance index, no ray
+cast), cached per depth; the full-depth frame is the report itself.
 """
 
 from __future__ import annotations
@@ -135,6 +135,11 @@ class Playback:
 
     def _compute_frame(self, d: float) -> Frame:
         ev = self.evaluation
+        if d == self.depth_mm:  # the report itself: its verdict, reasons and clearances
+            order = sorted(((c.structure, c.clearance_mm) for c in ev.contacts), key=lambda kv: kv[1])
+            last = ev.tip_tissue
+            return Frame(d, ev.tip, last.tissue if last else Tissue.OUTSIDE, last.structure if last else None,
+                         ev.path, self.report.verdict, self.report.reasons, tuple(order))
         path = tuple(replace(s, end_mm=min(s.end_mm, d)) for s in ev.path if s.start_mm < d or s.start_mm == 0.0)
         last = path[-1] if path else None
         clear = self._clearances(d)

@@ -56,11 +56,23 @@ def tube_arrays(p0: np.ndarray, d: np.ndarray, radius_mm: float, stretches: np.n
 
 
 def fill_mesh(mesh: pv.PolyData, points: np.ndarray, triangles: np.ndarray, rgb: np.ndarray) -> None:
-    """Replace the geometry of ``mesh`` in place (its actor keeps drawing it)."""
-    from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
+    """Replace the geometry of ``mesh`` in place (its actor keeps drawing it). With the same
+    triangles as before (the same tissue stretches: most slider moves) only the points and
+    colours are written into the existing arrays."""
+    from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray, vtk_to_numpy
     from vtkmodules.vtkCommonCore import vtkPoints
     from vtkmodules.vtkCommonDataModel import vtkCellArray
 
+    old_points, polys, colors = mesh.GetPoints(), mesh.GetPolys(), mesh.GetCellData().GetScalars()
+    if (old_points is not None and colors is not None and old_points.GetNumberOfPoints() == len(points)
+            and polys.GetNumberOfCells() == len(triangles) and colors.GetNumberOfTuples() == len(rgb)
+            and np.array_equal(vtk_to_numpy(polys.GetConnectivityArray()), np.ravel(triangles))):
+        vtk_to_numpy(old_points.GetData())[:] = points
+        old_points.Modified()
+        vtk_to_numpy(colors)[:] = rgb
+        colors.Modified()
+        mesh.Modified()
+        return
     vpoints = vtkPoints()
     vpoints.SetData(numpy_to_vtk(np.ascontiguousarray(points, np.float64), deep=True))
     cells = vtkCellArray()
@@ -77,12 +89,20 @@ def fill_mesh(mesh: pv.PolyData, points: np.ndarray, triangles: np.ndarray, rgb:
 
 
 def fill_points(mesh: pv.PolyData, points: np.ndarray) -> None:
-    """Replace ``mesh`` in place by the point cloud ``points`` (n, 3), one vertex each."""
-    from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
+    """Replace ``mesh`` in place by the point cloud ``points`` (n, 3), one vertex each (as
+    many points as before: written into the existing array)."""
+    from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray, vtk_to_numpy
     from vtkmodules.vtkCommonCore import vtkPoints
     from vtkmodules.vtkCommonDataModel import vtkCellArray
 
     points = np.ascontiguousarray(np.asarray(points, np.float64).reshape(-1, 3))
+    old = mesh.GetPoints()
+    if old is not None and old.GetNumberOfPoints() == len(points) and mesh.GetVerts().GetNumberOfCells() == len(points):
+        if len(points):
+            vtk_to_numpy(old.GetData())[:] = points
+            old.Modified()
+            mesh.Modified()
+        return
     vpoints = vtkPoints()
     vpoints.SetData(numpy_to_vtk(points, deep=True))
     verts = vtkCellArray()

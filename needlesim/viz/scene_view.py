@@ -131,7 +131,8 @@ class SceneView:
 
     def set_opacity(self, name: str, opacity: float) -> None:
         self.opacity[name] = float(opacity)
-        self.actors[name].GetProperty().SetOpacity(float(opacity))
+        if name not in self._highlighted:  # a highlighted structure is drawn opaque until it is not
+            self.actors[name].GetProperty().SetOpacity(float(opacity))
 
     def names_in_group(self, group: str) -> list[str]:
         return [s.name for s in self.scene if group_of(s) == group] if self.scene else []
@@ -147,7 +148,8 @@ class SceneView:
             self._make_needle_actors()
         for key, rep, color in (("current", report, color), ("compare", compare, COMPARE_COLOR)):
             if rep is None:
-                self._needle[key].copy_from(pv.PolyData())
+                if self._needle[key].n_points:  # cleared once, not on every move
+                    self._needle[key].copy_from(pv.PolyData())
             else:
                 fill_mesh(self._needle[key], *needle_arrays(rep, color=color))
         pts = []
@@ -184,7 +186,7 @@ class SceneView:
                 prop = self.actors[name].GetProperty()
                 prop.SetColor(pv.Color(self.base_color[name]).float_rgb)
                 prop.SetOpacity(self.opacity[name])
-        for name in names:
+        for name in names - self._highlighted:  # those already highlighted stay as they are
             if name in self.actors:
                 prop = self.actors[name].GetProperty()
                 prop.SetColor(pv.Color(HIGHLIGHT_COLOR).float_rgb)

@@ -7,7 +7,9 @@ import pytest
 import trimesh
 
 from needlesim.core.geometry.clearance import ClearanceIndex
-from needlesim.core.geometry.proximity import closest_point_on_triangles, first_contact_depth, segment_triangles_distance
+from needlesim.core.geometry.proximity import (closest_point_on_triangles, first_contact_depth, first_contact_per_group,
+                                              segment_triangles_distance)
+from needlesim.core.geometry.soup import TriangleSoup
 
 
 def random_meshes(rng):
@@ -91,3 +93,38 @@ def test_beyond_the_horizon_the_clearance_is_an_upper_bound_and_flagged():
         else:
             assert exact_d[g] > 20.0 - 1e-9 and exact_d[g] <= d[g] <= exact_d[g] + 15.0
             assert np.linalg.norm(on_seg[g] - on_mesh[g]) == pytest.approx(d[g])
+
+
+def test_first_contact_per_group_is_the_minimum_over_every_triangle():
+    """The pruned per-mesh first contact equals the exact solve of every triangle, for rays
+    that start inside a mesh's reach, graze, pass by, point away or hit head on."""
+    rng = np.random.default_rng(7)
+    meshes = random_meshes(rng)
+    soup = TriangleSoup.from_meshes([(m.vertices, m.faces) for m in meshes])
+    seen = set()
+    for k in range(200):
+        target = meshes[k % len(meshes)].vertices[rng.integers(len(meshes[k % len(meshes)].vertices))]
+        o = rng.uniform(-70, 70, 3) if k % 5 else target + rng.normal(0, 1.0, 3)
+        d = target - o + rng.normal(0, 6.0, 3)
+        d = d / np.linalg.norm(d) * (1 if k % 7 else -1)
+        radius = float(rng.choice([0.0, 1.25, 3.25, 9.0]))
+        brute = np.full(soup.n_geoms, np.inf)
+        np.minimum.at(brute, soup.geom, first_contact_depth(o, d, radius, soup.triangles))
+        got = first_contact_per_group(o, d, radius, soup.triangles, soup.centers, soup.radii, soup.geom, soup.n_geoms)
+        assert np.array_equal(got, brute)  # the same numbers, bit for bit
+        seen |= {"touch" if np.isfinite(brute).any() else "miss", "at 0" if (brute == 0).any() else "later"}
+    assert seen == {"touch", "miss", "at 0", "later"}
+
+
+def test_first_contact_per_group_solves_few_triangles(monkeypatch):
+    import needlesim.core.geometry.proximity as proximity
+
+    mesh = trimesh.creation.icosphere(subdivisions=4, radius=10.0)  # 5120 triangles
+    soup = TriangleSoup.from_meshes([(mesh.vertices, mesh.faces)])
+    solved = []
+    real = proximity.first_contact_depth
+    monkeypatch.setattr(proximity, "first_contact_depth", lambda o, d, r, t: solved.append(len(t)) or real(o, d, r, t))
+    o, d = np.array([0.0, -40.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    got = first_contact_per_group(o, d, 1.5, soup.triangles, soup.centers, soup.radii, soup.geom, 1)
+    assert got[0] == pytest.approx(40.0 - 10.0 - 1.5, abs=0.05)  # the sphere's facets sit inside its radius
+    assert sum(solved) < 100

@@ -93,6 +93,34 @@ def test_the_map_cell_under_the_aim_has_the_verdict_of_check_and_a_click_sets_th
     assert (marker[0][0], marker[1][0]) == (12.0, -7.0)  # the aim's mark follows
 
 
+def test_a_hidden_map_does_not_redraw_as_the_aim_moves_and_a_shown_one_only_moves_its_mark(qtbot, analytic_scene):
+    from needlesim.gui.map_dock import RiskMapPanel
+    from needlesim.session import Controller, Session
+
+    s = Session(analytic_scene)
+    controller = Controller(s)  # psygnal holds it weakly: keep it
+    controller.refresh()
+    panel = RiskMapPanel(s, run=sync)
+    qtbot.addWidget(panel)
+    panel.set_active(True)
+    clears = []
+    real = panel.ax.clear
+    panel.ax.clear = lambda: clears.append(1) or real()
+    for lat in (10.0, 11.0, 12.5):  # same depth: the verdicts shown stay, the mark moves
+        s.update(lateral_deg=lat)
+        assert clears == [] and panel.ax.lines[0].get_data() == ([lat], [s.trajectory.inferior_deg])
+    s.update(depth_mm=110.0)  # the verdicts at a new depth: drawn again
+    assert len(clears) == 1 and "110 mm" in panel.ax.get_title()
+    panel.set_active(False)  # hidden (another tab in front)
+    for lat in (-5.0, 0.0, 5.0):
+        s.update(lateral_deg=lat, depth_mm=100.0 + lat)
+    assert len(clears) == 1
+    panel.set_active(True)  # shown again: the current aim and depth
+    assert len(clears) == 2 and "105 mm" in panel.ax.get_title()
+    assert panel.ax.lines[0].get_data() == ([5.0], [s.trajectory.inferior_deg])
+    assert panel.map.verdict_at(5, round(s.trajectory.inferior_deg), 105.0).name == s.report.verdict.name
+
+
 def test_the_fluoroscope_draws_the_needle_without_recasting(qtbot, monkeypatch, analytic_scene):
     from needlesim.gui.fluoro_dock import FluoroPanel
     from needlesim.session import Controller, Session

@@ -106,3 +106,21 @@ def test_the_report_at_a_depth_is_the_report_check_gives_there(builtin_scene, na
         assert a.evaluation.path == r.evaluation.path and a.evaluation.breaches == r.evaluation.breaches
         assert a.evaluation.tip == pytest.approx(r.evaluation.tip)
         assert a.evaluation.bone_mm == pytest.approx(r.evaluation.bone_mm)
+
+
+def test_the_full_depth_frame_is_the_report_itself_with_no_second_query(builtin_scene, nam, monkeypatch):
+    s, _ = nam
+    report = run_scenario(s, scene=builtin_scene)
+    pb = Playback(builtin_scene, report)
+    calls = []
+    index = pb.engine.clearance_index
+    real = index.query
+    monkeypatch.setattr(index, "query", lambda *a, **k: calls.append(1) or real(*a, **k))
+    f = pb.frame(pb.depth_mm)
+    assert not calls  # the engine measured these clearances for the report already
+    ev = report.evaluation
+    assert dict(f.clearances) == {c.structure: c.clearance_mm for c in ev.contacts}
+    assert f.clearances[0][1] == min(c.clearance_mm for c in ev.contacts)
+    assert f.verdict is report.verdict and [r.text for r in f.reasons] == [r.text for r in report.reasons]
+    shallower = pb.frame(pb.depth_mm - 20.0)  # a shallower needle is measured again
+    assert len(calls) == 1 and dict(shallower.clearances) != dict(f.clearances)

@@ -27,7 +27,7 @@ from .breach import JOINT_GAP_MM, classify
 from ..geometry.clearance import ClearanceIndex
 from ..geometry.soup import TriangleSoup
 from ..geometry.offset import offset_vertices
-from ..geometry.proximity import first_contact_depth
+from ..geometry.proximity import first_contact_per_group
 from ..geometry.raycast import Backend, RayHits, make_caster
 from ..model.results import Breach, Contact, Hit, PathSegment, Tissue, _pt
 from ..model.scene import Role, Scene
@@ -154,8 +154,8 @@ class Engine:
             cand = soup.near_line(origin, direction, distance, t_max)
         if not len(cand):
             return out
-        t = first_contact_depth(origin, direction, distance, soup.triangles[cand])
-        np.minimum.at(out, soup.geom[cand], t)
+        out = first_contact_per_group(origin, direction, distance, soup.triangles[cand], soup.centers[cand],
+                                      soup.radii[cand], soup.geom[cand], len(out))
         out[out > t_max] = np.inf
         return out
 

@@ -1,0 +1,84 @@
+"""A slider move changes what it must and nothing more: the needle's arrays are written in
+place, the clearance table's items only where a row changed, highlights only where they
+change; and what is shown is still what the report says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from vtkmodules.util.numpy_support import vtk_to_numpy
+
+from needlesim.viz.needle_mesh import needle_arrays
+
+
+def test_the_needle_is_written_in_place_and_is_the_new_needle(make_window):
+    w = make_window()
+    s, mesh = w.session, w.view._needle["current"]
+    s.update(lateral_deg=0.0, inferior_deg=0.0, depth_mm=60.0)
+    points, cells = mesh.GetPoints(), mesh.GetPolys()
+    stretches = len(s.report.evaluation.path)
+    s.update(lateral_deg=2.0)  # the same tissues along the needle: the same triangles
+    assert len(s.report.evaluation.path) == stretches
+    assert mesh.GetPoints() is points and mesh.GetPolys() is cells  # no new arrays
+    want_points, want_tris, want_rgb = needle_arrays(s.report)
+    assert np.array_equal(mesh.points, want_points)
+    assert np.array_equal(vtk_to_numpy(cells.GetConnectivityArray()), want_tris.ravel())
+    assert np.array_equal(mesh.cell_data["RGB"], want_rgb)
+    tip = np.array(s.report.evaluation.tip)
+    assert np.linalg.norm(mesh.points - tip, axis=1).min() == pytest.approx(0.0, abs=1e-9)  # the cap at the new tip
+    assert np.array_equal(w.view._needle["tip"].points, tip[None])
+    s.update(depth_mm=110.0)  # deeper, through the slab into the soft tissue beyond: more stretches
+    assert len(s.report.evaluation.path) != stretches
+    want_points, want_tris, want_rgb = needle_arrays(s.report)
+    assert mesh.n_points == len(want_points) and mesh.n_cells == len(want_tris)
+    assert np.array_equal(mesh.points, want_points) and np.array_equal(mesh.cell_data["RGB"], want_rgb)
+    hits = [h.point for h in s.report.evaluation.hits if 0 <= h.depth_mm <= 110.0]
+    assert np.array_equal(w.view._needle["hits"].points, np.array(hits))
+
+
+def test_the_clearance_table_writes_only_changed_cells_and_shows_the_report(make_window, monkeypatch):
+    from PySide6.QtWidgets import QTableWidgetItem
+
+    w = make_window()
+    s, table = w.session, w.risk_panel.clearances
+
+    def cells():
+        return [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
+
+    def wanted():
+        contacts = sorted(s.report.evaluation.contacts, key=lambda c: c.clearance_mm)
+        return [(c.structure, "contact" if c.touches else f"{'' if c.clearance_exact else '~'}{c.clearance_mm:.1f}")
+                for c in contacts]
+
+    s.update(lateral_deg=0.0, inferior_deg=0.0, depth_mm=60.0)
+    writes = []
+    real = QTableWidgetItem.setText
+    monkeypatch.setattr(QTableWidgetItem, "setText", lambda item, text: writes.append(text) or real(item, text))
+    for change in ({"depth_mm": 60.5}, {"lateral_deg": 1.0}, {"entry": (-33.5, 20.0, 0.0),
+                                                                              "side": "left", "depth_mm": 110.0}):
+        before = cells()
+        del writes[:]
+        s.update(**change)
+        after = cells()
+        assert after == wanted()
+        changed = [new for old_row, new_row in zip(before, after) for old, new in zip(old_row, new_row) if old != new]
+        assert sorted(writes) == sorted(changed)  # exactly the cells whose text changed
+
+
+def test_a_highlighted_structure_stays_opaque_until_the_needle_moves_away(make_window):
+    import pyvista as pv
+
+    from needlesim.viz.colors import HIGHLIGHT_COLOR
+
+    w = make_window()
+    s = w.session
+    s.update(entry=(-33.5, 20.0, 0.0), side="left", lateral_deg=0.0, inferior_deg=0.0, depth_mm=110.0)
+    prop = w.view.actors["left S2 root"].GetProperty()
+    assert w.view.highlighted == {"left S2 root"} and prop.GetOpacity() == 1.0
+    w.view.set_opacity("left S2 root", 0.3)  # the user's choice, kept for later
+    s.update(depth_mm=109.0)
+    assert prop.GetOpacity() == 1.0 and prop.GetColor() == pytest.approx(pv.Color(HIGHLIGHT_COLOR).float_rgb)
+    s.update(entry="left-psis", depth_mm=60.0)  # far from the root
+    assert "left S2 root" not in w.view.highlighted
+    assert prop.GetOpacity() == pytest.approx(0.3)
+    assert prop.GetColor() == pytest.approx(pv.Color(w.view.base_color["left S2 root"]).float_rgb)
