@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--needle", type=float, default=None, metavar="MM", help="needle outer diameter (default 3.26, 8 G)")
     c.add_argument("--backend", choices=["embree", "exact"], default="embree", help="ray-casting backend")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
-    c.add_argument("--landmarks", type=Path, metavar="FILE", help="a 3D Slicer markups JSON overriding the scene's landmarks")
+    add_landmarks_option(c)
     c.set_defaults(func=_cmd_check)
     e = sub.add_parser("envelopes", help="list the built-in safe envelopes")
     e.set_defaults(func=_cmd_envelopes)
@@ -85,6 +85,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+LANDMARKS_HELP = ("a corrected 3D Slicer markups JSON (.mrk.json, the scene's frame): its points replace the "
+                  "scene's landmarks, and the built anatomy is rebuilt on them where it depends on them")
+
+
+def add_landmarks_option(p: argparse.ArgumentParser) -> None:
+    """The ``--landmarks FILE`` option of ``check``, ``sweep``, ``map`` and ``report``."""
+    p.add_argument("--landmarks", type=Path, metavar="FILE", help=LANDMARKS_HELP)
+
+
+def corrected_scene(scene, path: Path | None):
+    """(scene, CorrectedScene or None): ``scene`` with the landmarks file ``path`` applied
+    (:mod:`needlesim.anatomy.corrected`); a rebuild is announced on stderr."""
+    if path is None:
+        return scene, None
+    from .anatomy.corrected import apply_landmarks_file
+
+    if sys.stderr.isatty():
+        print(f"needlesim: applying {path} (a rebuild of the anatomy takes about 20-40 s)", file=sys.stderr)
+    c = apply_landmarks_file(scene, path)
+    return c.scene, c
+
+
 def _parse_entry(text: str) -> str | tuple[float, float, float]:
     if "," not in text:
         return text
@@ -114,11 +136,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .core.model.trajectory import Trajectory
 
     entry = _parse_entry(args.entry)
-    scene = _load_scene(args.scene)
-    if args.landmarks is not None:
-        from .cli_import import with_landmarks_file
-
-        scene = with_landmarks_file(scene, args.landmarks)
+    scene, corrected = corrected_scene(_load_scene(args.scene), args.landmarks)
     if isinstance(entry, str):
         scene.landmark(entry)  # an unknown name: say so and list the known ones, before asking for a side
     traj = Trajectory(entry, args.lateral, args.inferior, args.depth, side=args.side,
@@ -129,10 +147,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         out = report_to_dict(report)
         out["scene"] = {"name": scene.name, "source": scene.source, "geometry_key": scene.geometry_key,
-                        "soft_tissue": soft}
+                        "soft_tissue": soft, "landmarks_file": scene.metadata.get("landmarks_file")}
         print(json.dumps(out, indent=2))
     else:
-        print(format_report(report) + (f"\nsoft tissue: {soft}" if soft.startswith("modelled") else ""))
+        print(format_report(report) + (f"\nsoft tissue: {soft}" if soft.startswith("modelled") else "")
+              + (f"\n{corrected.describe()}" if corrected else ""))
     return 0
 
 

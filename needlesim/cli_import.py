@@ -75,15 +75,6 @@ class StageProgress:
             self.stream.write("\n")
 
 
-def with_landmarks_file(scene, path: Path):
-    """The scene with the points of a markups file in place of its landmarks of the same names."""
-    from dataclasses import replace
-
-    from .core.io import markups
-
-    return replace(scene, landmarks={**scene.landmarks, **markups.read_points(path)})
-
-
 def _options(args: argparse.Namespace):
     from dataclasses import replace
 

@@ -29,6 +29,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_sweep(sub: argparse._SubParsersAction) -> None:
+    from .cli import add_landmarks_option
     from .help import doc_reference
     from .sweeps import defaults as D
 
@@ -66,6 +67,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
                         "write the fraction of anatomies in which each aim is danger / caution")
     s.add_argument("--yes", action="store_true", help="run even a very large sweep")
     s.add_argument("-o", "--output", required=True, type=Path, help="output .parquet or .csv")
+    add_landmarks_option(s)
     s.set_defaults(func=cmd_sweep)
 
 
@@ -80,6 +82,8 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--depth", type=float, default=None, metavar="MM",
                    help="depth for a Monte Carlo table (default: the envelope's maximum or the deepest)")
     m.add_argument("-o", "--output", required=True, type=Path, help="output .png or .svg")
+    m.add_argument("--landmarks", type=Path, metavar="FILE",
+                   help="the corrected landmarks file the table must have been swept with (refused otherwise)")
     m.set_defaults(func=cmd_map)
 
 
@@ -123,11 +127,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scene(args: argparse.Namespace):
+    """The scene to sweep: the path as given, or, with ``--landmarks``, the corrected scene."""
+    if args.landmarks is None:
+        return args.scene
+    from .cli import _load_scene, corrected_scene
+
+    scene, corrected = corrected_scene(_load_scene(args.scene), args.landmarks)
+    print(f"needlesim sweep: {corrected.describe()}", file=sys.stderr)
+    return scene
+
+
 def _run(args: argparse.Namespace, common: dict) -> tuple[object, str]:
+    scene = _scene(args)
     if args.phantoms is not None:
         from .sweeps.population import population_sweep
 
-        frame = population_sweep(args.scene, phantoms=args.phantoms, seed=args.seed, **common)
+        frame = population_sweep(scene, phantoms=args.phantoms, seed=args.seed, **common)
         meta = frame.attrs["needlesim"]
         what = (f"{len(frame):,} aim x depth rows over {meta['n_built']} individuals "
                 f"({meta['n_skipped']} skipped)")
@@ -135,12 +151,12 @@ def _run(args: argparse.Namespace, common: dict) -> tuple[object, str]:
         from .sweeps.montecarlo import HandError, breach_probability
 
         err = HandError(angle_sd_deg=args.angle_sd, entry_sd_mm=args.entry_sd, depth_sd_mm=args.depth_sd)
-        frame = breach_probability(args.scene, samples=args.mc_samples, hand_error=err, seed=args.seed, **common)
+        frame = breach_probability(scene, samples=args.mc_samples, hand_error=err, seed=args.seed, **common)
         what = f"{len(frame):,} aim x depth rows, {args.mc_samples} samples each"
     else:
         from .sweeps.api import sweep
 
-        frame = sweep(args.scene, **common)
+        frame = sweep(scene, **common)
         what = f"{len(frame):,} directions"
     return frame, what
 
@@ -149,6 +165,6 @@ def cmd_map(args: argparse.Namespace) -> int:
     """Run ``needlesim map``."""
     from .sweeps.maps import save_map
 
-    save_map(args.table, args.output, entry=args.entry, depth_mm=args.depth)
+    save_map(args.table, args.output, entry=args.entry, depth_mm=args.depth, landmarks=args.landmarks)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0

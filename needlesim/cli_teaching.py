@@ -68,6 +68,9 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
                         "longest; AP unless another is clearly better), AP, inlet, outlet, oblique, lateral, "
                         "or none")
     r.add_argument("-o", "--output", type=Path, required=True, help="card.pdf or card.html")
+    from .cli import add_landmarks_option
+
+    add_landmarks_option(r)
     r._negative_number_matcher = __import__("re").compile(r"^-\d+$|^-\d*\.\d+$")
     r.set_defaults(func=_cmd_report)
 
@@ -193,26 +196,30 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _label(label: str, corrected) -> str:
+    return label if corrected is None else f"{label}; {corrected.describe()}"
+
+
 def _report_subject(args: argparse.Namespace):
-    """(scene, scene label, scenario or None, report) from the arguments."""
+    """(scene, scene label, scenario or None, report) from the arguments (``--landmarks``:
+    the scene corrected by the file, named on the card)."""
+    from .cli import _load_scene, _parse_entry, corrected_scene
     from .core.api import check
     from .core.model.trajectory import Trajectory
     from .teaching import load_scenario, run_scenario, scenario_scene
 
     if args.scenario:
         s = load_scenario(args.scenario)
-        scene = scenario_scene(s)
+        scene, corrected = corrected_scene(scenario_scene(s), args.landmarks)
         env = args.envelope or s.envelope
-        return scene, s.scene.describe(), s, check(scene, s.trajectory, envelope=env)
+        return scene, _label(s.scene.describe(), corrected), s, check(scene, s.trajectory, envelope=env)
     missing = [f"--{k}" for k in ("entry", "lateral", "inferior", "depth") if getattr(args, k) is None]
     if missing:
         raise OutputPathError(f"give --scenario NAME, or an aim: missing {', '.join(missing)}")
-    from .cli import _load_scene, _parse_entry
-
-    scene = _load_scene(args.scene)
+    scene, corrected = corrected_scene(_load_scene(args.scene), args.landmarks)
     traj = Trajectory(_parse_entry(args.entry), args.lateral, args.inferior, args.depth, side=args.side)
     label = "built-in scene (Visible Human Female)" if args.scene is None else f"scene {args.scene}"
-    return scene, label, None, check(scene, traj, envelope=args.envelope or "nam2019")
+    return scene, _label(label, corrected), None, check(scene, traj, envelope=args.envelope or "nam2019")
 
 
 def card_images(scene, report, *, view: str = "oblique", zoom: float = 1.4, compare=None) -> list:

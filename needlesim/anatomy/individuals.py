@@ -158,7 +158,7 @@ def template_landmarks(template: Scene) -> PelvisLandmarks:
     from needlesim.anatomy.landmarks import find_pelvis_landmarks
     from needlesim.anatomy.warped_landmarks import with_points
 
-    key = template.geometry_key
+    key = template.landmarks_key  # the same bones with corrected landmarks are another template
     if key not in _TEMPLATE_LANDMARKS:
         try:
             found = find_pelvis_landmarks({s.name: s.mesh for s in template if s.is_bone})

@@ -170,17 +170,21 @@ def rebuild_from_landmarks(scene: Scene, landmarks: Mapping[str, np.ndarray] | L
     """
     from needlesim.anatomy.build import build_scene
 
+    from needlesim.anatomy.importers.hipsplit import landmark_bones
+
     bones = {s.name: s.mesh for s in scene.structures if s.is_bone}
+    search = landmark_bones(bones)  # whole hip bones (an import) split for the landmark frame
+    ilia = {k: m for k, m in search.items() if k.endswith("ilium") and k not in bones}
     skins = scene.by_role(Role.SKIN)
     marrow = {s.name: s.marrow_faces for s in scene.structures if s.is_bone and s.marrow_faces is not None}
     points = landmarks.points if isinstance(landmarks, (LandmarkFile, PelvisLandmarks)) else landmarks
     given = landmarks.confidence if isinstance(landmarks, (LandmarkFile, PelvisLandmarks)) else None
     tell = progress or (lambda fraction, message: None)
     tell(0.0, "taking the corrected landmarks")
-    record = landmarks_from_points(bones, points, confidence=given, log=("landmarks given, not searched",))
+    record = landmarks_from_points(search, points, confidence=given, log=("landmarks given, not searched",))
     meta = scene.metadata or {}
     source = {k: v for k, v in dict(meta.get("source") or {}).items()
               if not k.startswith("anatomy_") and k != "landmark_search"}
     return build_scene(bones, skins[0].mesh if skins else None, params=params or scene_params(scene), name=scene.name,
                        description=str(meta.get("description", "")), source=source,
-                       marrow_faces=marrow or None, landmarks=record, progress=tell)
+                       marrow_faces=marrow or None, landmarks=record, progress=tell, ilia=ilia or None)

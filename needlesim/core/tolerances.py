@@ -97,6 +97,9 @@ HUMAN_SIZE: dict[str, SizeRange] = {
     "pelvis": SizeRange((60.0, 700.0), None,
                         "all bones together: the adult bi-iliac breadth is about 230-330 mm, a 1-year-old's "
                         "about 110 mm; a scene cropped to the posterior pelvis still spans more than 60 mm"),
+    "whole_pelvis": SizeRange((150.0, 450.0), None,
+                              "an imported whole adult pelvis (both hip bones and the sacrum): inter-iliac-crest "
+                              "breadth about 250-300 mm, the largest published male values under 350 mm"),
     "cortical_bone": SizeRange((25.0, 450.0), (0.4, 70.0),
                                "one bone: from the coccyx (30-45 mm in an adult; a young child's is mostly "
                                "cartilage) to a whole adult pelvis in one mesh (under 350 mm); thickness from a "

@@ -89,7 +89,13 @@ def job_metadata(scene: Scene, job: SweepJob, **extra) -> dict:
             "margin_mm": job.margin_mm, "needle_diameter_mm": job.needle_diameter_mm,
             "max_length_mm": job.max_length_mm, "entries": dict(zip(job.entries, job.entry_points)),
             "lateral_deg": list(job.lateral_deg), "inferior_deg": list(job.inferior_deg),
-            "depths_mm": list(job.depths_mm), "job_key": job.key, **extra}
+            "depths_mm": list(job.depths_mm), "job_key": job.key, **_landmarks_file(scene), **extra}
+
+
+def _landmarks_file(scene: Scene) -> dict:
+    """The corrected landmarks file a scene carries (``--landmarks FILE``), for the table."""
+    given = (scene.metadata or {}).get("landmarks_file")
+    return {"landmarks_file": dict(given)} if given else {}
 
 
 def sweep(scene: Scene | str | Path | None = None, *, entries: Sequence[str] = ("left-psis",),

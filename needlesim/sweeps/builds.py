@@ -116,7 +116,7 @@ _TEMPLATE: dict = {}  # per process: the template scene of the current run
 
 
 def _template(source: SceneSource) -> Scene:
-    token = (source.path, None if source.scene is None else source.scene.geometry_key)
+    token = (source.path, None if source.scene is None else source.scene.landmarks_key)
     if _TEMPLATE.get("token") != token:
         _TEMPLATE.update(token=token, scene=source.load())
     return _TEMPLATE["scene"]

@@ -102,7 +102,7 @@ def draw_map(frame: pd.DataFrame, meta: dict, *, entry: str | None = None, depth
         f"{meta.get('samples', '?')} samples per aim)" if prob else f"{label}: before a margin, a contact or a breach"
     fig.suptitle(f"{entry}: {what}; needle {meta.get('needle_diameter_mm', '?')} mm, margin "
                  f"{meta.get('margin_mm', '?')} mm, {meta.get('backend', '?')}\n"
-                 + "\n".join(textwrap.wrap(f"scene: {meta.get('scene_name', '?')}", 150)), fontsize=10)
+                 + "\n".join(textwrap.wrap(f"scene: {meta.get('scene_name', '?')}{_landmarks_note(meta)}", 150)), fontsize=10)
     fig.supxlabel("\n".join(textwrap.wrap(CAPTION, 170)), fontsize=7.5)
     return RiskMap(fig, box, centre, quantity, short)
 
@@ -178,15 +178,38 @@ def _structures_panel(ax, rows: pd.DataFrame, lat: np.ndarray, inf: np.ndarray, 
     ax.set_title(title, fontsize=10)
 
 
-def save_map(table: str | Path, output: str | Path, *, entry: str | None = None, depth_mm: float | None = None
-             ) -> RiskMap:
-    """Draw the map of ``table`` into ``output`` (``.png`` or ``.svg``), atomically."""
+def check_landmarks(meta: dict, table: str | Path, landmarks: str | Path) -> None:
+    """Refuse a table not swept with the corrected landmarks file ``landmarks`` (its bytes)."""
+    from ..anatomy.corrected import file_sha256
+    from ..anatomy.review import read_landmarks
+
+    read_landmarks(landmarks)  # a readable markups file, or one line saying why not
+    recorded = dict(meta.get("landmarks_file") or {})
+    if recorded.get("sha256") != file_sha256(Path(landmarks)):
+        was = f"with {recorded.get('path')}, another version or file" if recorded else "without a landmarks file"
+        raise OutputError(f"{table} was swept {was}, not with {landmarks}: sweep again with --landmarks {landmarks}")
+
+
+def _landmarks_note(meta: dict) -> str:
+    given = dict(meta.get("landmarks_file") or {})
+    if not given:
+        return ""
+    moved = ", ".join(given.get("moved") or []) or "none"
+    return f"; landmarks from {Path(str(given.get('path', '?'))).name} (moved: {moved})"
+
+
+def save_map(table: str | Path, output: str | Path, *, entry: str | None = None, depth_mm: float | None = None,
+             landmarks: str | Path | None = None) -> RiskMap:
+    """Draw the map of ``table`` into ``output`` (``.png`` or ``.svg``), atomically; with
+    ``landmarks``, only if the table was swept with that corrected landmarks file."""
     import os
 
     output = Path(output)
     if output.suffix.lower() not in (".png", ".svg"):
         raise OutputError(f"map output {output} must end in .png or .svg")
     frame, meta = read_table(table)
+    if landmarks is not None:
+        check_landmarks(meta, table, landmarks)
     drawn = draw_map(frame, meta, entry=entry, depth_mm=depth_mm)
     tmp = output.with_name(f".{output.name}.tmp{output.suffix}")
     try:

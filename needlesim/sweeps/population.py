@@ -94,7 +94,8 @@ def build_individuals(template: Scene, source, seeds: Sequence[int], cache_folde
     from ..anatomy.individuals import draw_morphometry
     from .builds import BuildCache, build_many
 
-    cache = BuildCache(cache_folder, template.geometry_key)
+    cache = BuildCache(cache_folder, template.landmarks_key if "landmarks_file" in (template.metadata or {})
+                       else template.geometry_key)  # a corrected template's individuals are others
     outcomes = build_many(source, [draw_morphometry(s) for s in seeds], cache, workers=workers,
                           scheduler=scheduler, progress=progress, label="phantoms")
     built = tuple((o.seed, o.result) for o in outcomes if o.reason is None)

@@ -99,6 +99,10 @@ def test_a_pelvis_in_cm_read_as_mm_is_refused_naming_cm():
     box = {"a": trimesh.creation.box(extents=(28.0, 20.0, 22.0))}  # a 280 mm pelvis in cm
     with pytest.raises(ImportFailed, match=r"28 mm across read as mm.*looks like cm: pass --units cm"):
         common.check_human_size(box, units="mm")
+    with pytest.raises(ImportFailed, match=r"not human-sized \(expected 150-450 mm across\)"):  # the loader's words
+        common.check_human_size(box, units="mm")
+    with pytest.raises(ImportFailed, match="looks like m: pass --units m"):
+        common.check_human_size({"a": box["a"].copy().apply_scale(0.01)}, units="mm")
     assert common.check_human_size({"a": box["a"].copy().apply_scale(10.0)}) == pytest.approx(280.0)
     assert common.infer_units(box) == "cm"
     with pytest.raises(ImportFailed, match="no unit"):

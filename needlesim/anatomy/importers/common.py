@@ -19,13 +19,8 @@ import trimesh
 
 from needlesim.anatomy.params import AnatomyParams
 from needlesim.core.errors import NeedlesimError
+from needlesim.core.io import human_size
 
-#: A whole adult pelvis (both hip bones and the sacrum) is 200-400 mm across its widest
-#: extent (inter-iliac-crest breadth about 250-300 mm; the largest published male values stay
-#: under 350 mm). A wider or narrower "pelvis" has wrong units.
-PELVIS_SIZE_MM = (150.0, 450.0)
-#: Candidate units, by how many mm one unit is, tried when the size is not human.
-LIKELY_UNITS = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "inch": 25.4}
 #: Names of a whole hip bone in the scene.
 HIP_BONE = "{side} hip bone"
 SIDES = ("left", "right")
@@ -91,49 +86,22 @@ def check_cancel(cancel: CancelFlag | None) -> None:
 
 def pelvis_size_mm(meshes: Mapping[str, trimesh.Trimesh]) -> float:
     """The largest extent of the union of ``meshes``' boxes, mm."""
-    lo = np.min([m.bounds[0] for m in meshes.values()], axis=0)
-    hi = np.max([m.bounds[1] for m in meshes.values()], axis=0)
-    return float(np.max(hi - lo))
-
-
-def likely_unit(size: float, declared_mm_per_unit: float = 1.0) -> str | None:
-    """The unit that would make a pelvis of ``size`` (in the declared unit's mm) human, if any."""
-    raw = size / declared_mm_per_unit
-    for unit, mm in LIKELY_UNITS.items():
-        if PELVIS_SIZE_MM[0] <= raw * mm <= PELVIS_SIZE_MM[1]:
-            return unit
-    return None
+    return human_size.extent_mm(meshes.values())
 
 
 def check_human_size(meshes: Mapping[str, trimesh.Trimesh], *, units: str = "mm", what: str = "the pelvis") -> float:
     """Refuse a pelvis whose size is not a human one; return its size in mm.
 
-    ``meshes`` are already converted to mm from ``units``. The message names the unit that
-    would give a human pelvis (a cm mesh read as mm is 10 x too small).
-
-    This is the importers' single size check; a scene-wide one may come to ``core.io``, to
-    which this should then defer.
+    ``meshes`` are already converted to mm from ``units``. The check, its range and its
+    message are :func:`needlesim.core.io.human_size.check_pelvis_size` (the one the scene
+    loader's sizes share), naming the ``--units`` that would give a human pelvis.
     """
-    size = pelvis_size_mm(meshes)
-    lo, hi = PELVIS_SIZE_MM
-    if lo <= size <= hi:
-        return size
-    declared = LIKELY_UNITS.get(units, 1.0)
-    unit = likely_unit(size, declared)
-    hint = (f"it looks like {unit}: pass --units {unit}" if unit and unit != units
-            else "check the file's units and scale")
-    raise ImportFailed(f"{what} is {size:.4g} mm across read as {units}, but an adult pelvis is "
-                       f"{lo:g}-{hi:g} mm: {hint}")
+    return human_size.check_pelvis_size(meshes.values(), units=units, what=what, error=ImportFailed)
 
 
 def infer_units(meshes_in_file_units: Mapping[str, trimesh.Trimesh]) -> str:
     """The unit (mm, cm or m) in which the pelvis has a human size; raise if none fits."""
-    size = pelvis_size_mm(meshes_in_file_units)
-    for unit in ("mm", "cm", "m"):
-        if PELVIS_SIZE_MM[0] <= size * LIKELY_UNITS[unit] <= PELVIS_SIZE_MM[1]:
-            return unit
-    raise ImportFailed(f"the pelvis is {size:.4g} file units across: no unit (mm, cm, m) gives an adult pelvis "
-                       f"({PELVIS_SIZE_MM[0]:g}-{PELVIS_SIZE_MM[1]:g} mm); pass --units")
+    return human_size.infer_units(meshes_in_file_units.values(), error=ImportFailed)
 
 
 # --- bone names ------------------------------------------------------------------------------

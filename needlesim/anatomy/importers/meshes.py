@@ -25,11 +25,12 @@ from pathlib import Path
 
 import trimesh
 
-from needlesim.anatomy.importers.common import (LIKELY_UNITS, ImportFailed, ImportOptions, RawPelvis, check_frame,
+from needlesim.anatomy.importers.common import (ImportFailed, ImportOptions, RawPelvis, check_frame,
                                                check_human_size, infer_units, merge_meshes, scene_name)
 from needlesim.core.errors import NeedlesimError, NeedlesimWarning
 from needlesim.core.io.manifest import resolve_inside
 from needlesim.core.io.meshio import SUPPORTED, read_mesh, to_ras_mm, validate_mesh
+from needlesim.core.model.conventions import UNIT_TO_MM
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -107,7 +108,7 @@ def read_mesh_folder(folder: Path, options: ImportOptions) -> RawPelvis:
     bones_raw = {k: m for k, m in raw.items() if k != "skin"}
     if units is None:
         units = infer_units(bones_raw)
-    elif units not in LIKELY_UNITS or units == "inch":
+    elif units not in UNIT_TO_MM:
         raise ImportFailed(f"units {units!r}: use mm, cm or m")
     meshes = _convert(raw, files, units, frame)
     bones = {k: m for k, m in meshes.items() if k != "skin"}

@@ -11,6 +11,11 @@ A structure whose manifest entry declares its own ``units`` overrides the check:
 loaded with a :class:`NeedlesimWarning` instead (the author has stated the unit of that
 very file; a scene-wide default is not enough, since that is how a stray cm mesh slips in).
 
+The same measure, ranges and message serve the importers (:func:`check_pelvis_size`,
+:func:`infer_units`: a whole adult pelvis, ``HUMAN_SIZE["whole_pelvis"]``); only the fix named
+at the end differs, a manifest key (:data:`MANIFEST_FIX`) or a command-line option
+(:data:`OPTION_FIX`).
+
 Sizes cannot catch every error: a structure whose real sizes span more than a factor of
 10 with its neighbours' (a small bone scaled 10x is the size of a big one) relies on the
 manifest's units and on the pelvis-wide check.
@@ -29,6 +34,14 @@ from ..model.conventions import UNIT_TO_MM
 from ..tolerances import HUMAN_SIZE, SizeRange
 
 
+#: The fix a message names, for a mesh of a scene manifest ...
+MANIFEST_FIX = 'its mesh is likely in {unit} (set units = "{unit}")'
+#: ... and for a mesh read by ``needlesim import`` (its ``--units`` option).
+OPTION_FIX = "it looks like {unit}: pass --units {unit}"
+#: When no unit fits.
+NO_UNIT_FITS = "no unit of mm, cm or m makes it human-sized: is it scaled?"
+
+
 @dataclass(frozen=True)
 class SizeProblem:
     """One structure (or the pelvis) outside its human range."""
@@ -39,17 +52,20 @@ class SizeProblem:
     expected: SizeRange
     likely_unit: str | None
     overridden: bool
+    #: The unit the mesh was read in, when it was said (named in the message).
+    units: str | None = None
 
-    def line(self, source: str) -> str:
+    def line(self, source: str = "", fix: str = MANIFEST_FIX) -> str:
+        """The one-line message; ``fix`` names what to change (``{unit}``: the likely unit)."""
         thick = "" if self.thickness_mm is None else f", {self.thickness_mm:.3g} mm thick"
+        read = f" read as {self.units}" if self.units else ""
         lo, hi = self.expected.extent_mm
         want = f"{lo:g}-{hi:g} mm across"
         if self.expected.thickness_mm is not None:
             want += f", {self.expected.thickness_mm[0]:g}-{self.expected.thickness_mm[1]:g} mm thick"
-        hint = (f"its mesh is likely in {self.likely_unit} (set units = \"{self.likely_unit}\")"
-                if self.likely_unit else "no unit of mm, cm or m makes it human-sized: is it scaled?")
-        return f"{source}: {self.what} is {self.extent_mm:.4g} mm across{thick}, not human-sized " \
-               f"(expected {want}): {hint}"
+        hint = fix.format(unit=self.likely_unit) if self.likely_unit else NO_UNIT_FITS
+        return f"{source + ': ' if source else ''}{self.what} is {self.extent_mm:.4g} mm across{read}{thick}, " \
+               f"not human-sized (expected {want}): {hint}"
 
 
 def measure(mesh) -> tuple[float, float | None]:
@@ -124,3 +140,37 @@ def check_human_size(structures: Sequence, *, source: str, units: Mapping[str, s
         raise MeshError(f"{source}: no structure is human-sized ({refused[-1].what} is "
                         f"{refused[-1].extent_mm:.4g} mm across): {hint}")
     raise MeshError("\n".join(p.line(source) for p in refused[:8]))
+
+
+def extent_mm(meshes: Iterable) -> float:
+    """The largest side of the box around all of ``meshes`` (trimeshes), mm."""
+    v = np.vstack([np.asarray(m.vertices) for m in meshes])
+    return float(np.ptp(v, axis=0).max())
+
+
+def check_pelvis_size(meshes: Iterable, *, units: str = "mm", what: str = "the pelvis", fix: str = OPTION_FIX,
+                      kind: str = "whole_pelvis", error: type[Exception] = MeshError) -> float:
+    """Refuse (``error``, one line) bones, already converted to mm from ``units``, that are not
+    together the size of ``HUMAN_SIZE[kind]``; return their extent, mm."""
+    meshes = list(meshes)
+    extent = extent_mm(meshes)
+    r = HUMAN_SIZE[kind]
+    if not _fits(r, extent, None):
+        together = f"{len(meshes)} bone{'s' if len(meshes) != 1 else ''} together"
+        problem = SizeProblem(f"{what} ({together})", extent, None, r,
+                              _likely_unit(r, extent, None, units), False, units)
+        raise error(problem.line(fix=fix))
+    return extent
+
+
+def infer_units(meshes_in_file_units: Iterable, *, kind: str = "whole_pelvis",
+                error: type[Exception] = MeshError) -> str:
+    """The unit (mm, cm or m) in which the bones together have the size of ``HUMAN_SIZE[kind]``."""
+    meshes = list(meshes_in_file_units)
+    extent, r = extent_mm(meshes), HUMAN_SIZE[kind]
+    for unit, to_mm in UNIT_TO_MM.items():
+        if _fits(r, extent, None, to_mm):
+            return unit
+    lo, hi = r.extent_mm
+    raise error(f"the pelvis is {extent:.4g} file units across: no unit (mm, cm, m) makes it human-sized "
+                f"({lo:g}-{hi:g} mm across); pass --units")

@@ -238,6 +238,15 @@ class Scene:
         return h.hexdigest()
 
     @cached_property
+    def landmarks_key(self) -> str:
+        """A hash of the geometry and of every landmark (name and point): the key of a cache
+        of anything built from both (an individual warped from this scene)."""
+        h = hashlib.blake2b(self.geometry_key.encode(), digest_size=16)
+        for name in sorted(self.landmarks):
+            h.update(name.encode() + b"|" + np.asarray(self.landmarks[name], dtype=np.float64).tobytes())
+        return h.hexdigest()
+
+    @cached_property
     def bounds(self) -> np.ndarray:
         """(2, 3) float, mm: the box around every structure."""
         lo = np.min([s.vertices.min(axis=0) for s in self.structures], axis=0)
