@@ -24,7 +24,7 @@ from .import_dialog import open_import_dialog
 from .landmark_dock import install_landmark_dock
 from .legend_dock import LegendDock
 from .picking import EntryPicker
-from .qt_utils import signals_blocked
+from .qt_utils import show_whole_tab_titles, signals_blocked
 from .risk_panel import RiskPanel
 from .structure_panel import StructurePanel
 from .text_view import TextLabel
@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
 
         self.teaching = install_docks(self)
         self.landmark_dock = install_landmark_dock(self)  # gui/landmark_dock.py
+        QTimer.singleShot(0, lambda: show_whole_tab_titles(self))  # Qt makes the tab bars on first layout
         self.resizeDocks([left, right], [380, 360], Qt.Orientation.Horizontal)
         self.resizeDocks([left, structures], [560, 260], Qt.Orientation.Vertical)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QStyle,
+                               QVBoxLayout, QWidget)
 
 from ..session import Session
 from ..teaching.playback import DEFAULT_SPEED_MM_S, STEP_MM, Playback, advance
@@ -34,10 +34,13 @@ class PlaybackPanel(QWidget):
         self.position_mm = 0.0
         self._pushing = False
         self._last = 0.0
-        self.play_button = QPushButton("▶ Play")
+        self.play_button = QPushButton("Play")
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
         self.play_button.setCheckable(True)
         self.play_button.setToolTip("Advance the needle from the skin (Space)")
-        self.restart_button = QPushButton("⏮ Skin")
+        # Qt's own media icons: a glyph such as U+23EE is missing from many fonts
+        self.restart_button = QPushButton("Skin")
+        self.restart_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaSkipBackward))
         self.speed = QDoubleSpinBox()
         self.speed.setRange(0.5, 100.0)
         self.speed.setValue(DEFAULT_SPEED_MM_S)
@@ -73,6 +76,11 @@ class PlaybackPanel(QWidget):
         session.report_changed.connect(self._on_report_changed)
         self._on_report_changed(session.report)
 
+    def _set_play_face(self, *, playing: bool) -> None:
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setText("Pause" if playing else "Play")
+        self.play_button.setIcon(self.style().standardIcon(icon))
+
     # -- model -> widget -------------------------------------------------------------------
     def _on_report_changed(self, report) -> None:
         if self._pushing or report is None:
@@ -80,7 +88,7 @@ class PlaybackPanel(QWidget):
         self.timer.stop()
         with signals_blocked(self.play_button):
             self.play_button.setChecked(False)
-            self.play_button.setText("▶ Play")
+            self._set_play_face(playing=False)
         self.playback = Playback(self.session.scene, report)
         self.position_mm = self.playback.depth_mm
         with signals_blocked(self.slider):
@@ -128,11 +136,11 @@ class PlaybackPanel(QWidget):
                 self.seek(0.0)
             self._set_message_style("")
             self._last = time.monotonic()
-            self.play_button.setText("⏸ Pause")
+            self._set_play_face(playing=True)
             self.timer.start()
         else:
             self.timer.stop()
-            self.play_button.setText("▶ Play")
+            self._set_play_face(playing=False)
 
     def _on_tick(self, dt_s: float | None = None) -> None:
         now = time.monotonic()
