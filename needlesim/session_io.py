@@ -15,7 +15,9 @@ A scene whose anatomy was rebuilt on corrected landmarks (the app's Landmarks do
 only in memory: ``scene`` names the source it was corrected from
 (:attr:`.session.Session.scene_base`, e.g. ``"builtin"``) and ``landmarks`` holds every
 landmark of the corrected scene, ``name -> [x, y, z]`` (RAS mm, finite, at most
-:data:`MAX_LANDMARKS`), in the file itself so the two cannot part. Such a file is version 2
+:data:`MAX_LANDMARKS`), in the file itself so the two cannot part, with
+``landmark_confidence`` (name -> 0..1: the search's confidence the review kept, so the
+reopened Landmarks dock still colours the doubtful ones). Such a file is version 2
 (an older needlesim refuses it rather than open the uncorrected anatomy); a file without
 ``landmarks`` is still written as version 1. Opening loads the source and applies the
 landmarks with :func:`needlesim.anatomy.corrected.apply_landmarks`, the code path of
@@ -28,7 +30,7 @@ landmark they are built from moved. A session saved before this (its scene named
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Optional, Union
 
@@ -112,6 +114,8 @@ class _SessionSpec(BaseModel):
     camera: Optional[_CameraSpec] = None
     harvest: Optional[_HarvestSpec] = None
     landmarks: Optional[dict[Name, Vec3]] = Field(default=None, min_length=1, max_length=MAX_LANDMARKS)
+    landmark_confidence: dict[Name, number(0.0, 1.0)] = Field(  # type: ignore[valid-type]
+        default_factory=dict, max_length=MAX_LANDMARKS)
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,8 @@ class SessionData:
     harvest: Any = None  #: a :class:`needlesim.teaching.harvest.HarvestPlan`, or None
     #: The corrected landmarks (name -> (3,) float, RAS mm) to apply to ``scene``, or None.
     landmarks: dict[str, np.ndarray] | None = None
+    #: The confidence of some of ``landmarks`` (the search's, kept through the review), 0..1.
+    landmark_confidence: dict[str, float] = field(default_factory=dict)
     path: str = ""  #: the file read
 
     @property
@@ -144,7 +150,7 @@ class SessionData:
 def session_to_dict(session: Session) -> dict:
     corrected = session.scene_base is not None
     doc = {
-        "format": FORMAT, "version": 2 if corrected else 1, "needlesim_version": __version__,
+        "format": FORMAT, "version": VERSION if corrected else 1, "needlesim_version": __version__,
         "scene": session.scene_base if corrected else session.scene_source,
         "trajectory": session.trajectory.to_dict(),
         "envelope": session.envelope.name, "margin_mm": session.margin_mm, "backend": session.backend.value,
@@ -154,8 +160,12 @@ def session_to_dict(session: Session) -> dict:
         "harvest": None if session.harvest is None else session.harvest.to_dict(),
     }
     if corrected:
+        from .anatomy.review_model import scene_confidence
+
         doc["landmarks"] = {k: [float(x) for x in np.asarray(p, dtype=np.float64).reshape(3)]
                             for k, p in session.scene.landmarks.items()}
+        confidence = scene_confidence(session.scene)[0]
+        doc["landmark_confidence"] = {k: float(confidence[k]) for k in doc["landmarks"] if k in confidence}
     return doc
 
 
@@ -186,6 +196,9 @@ def read_session(path: str | Path) -> SessionData:
         raise SessionError(f"{path}: landmarks: {len(doc['landmarks']):,} corrected landmarks is over the limit of "
                            f"{MAX_LANDMARKS:,}")
     spec = validate(_SessionSpec, doc, str(path), SessionError)
+    stray = sorted(set(spec.landmark_confidence) - set(spec.landmarks or {}))
+    if stray:
+        raise SessionError(f"{path}: landmark_confidence: {', '.join(map(repr, stray[:8]))} not in landmarks")
     try:
         envelope = load_envelope(spec.envelope)
         trajectory = _trajectory(spec.trajectory)
@@ -200,7 +213,7 @@ def read_session(path: str | Path) -> SessionData:
         backend=spec.backend, saved=saved, compare=spec.compare if spec.compare in saved else None,
         camera=None if spec.camera is None else spec.camera.model_dump(), envelope_obj=envelope, harvest=harvest,
         landmarks=None if spec.landmarks is None else {k: np.array(v, dtype=np.float64) for k, v in spec.landmarks.items()},
-        path=str(path),
+        landmark_confidence={k: float(v) for k, v in spec.landmark_confidence.items()}, path=str(path),
     )
 
 
@@ -233,9 +246,9 @@ def session_scene(data: SessionData, load: Callable[[str], Scene], *,
     """
     where = data.path
     if data.landmarks is None and data.scene.endswith(CORRECTED):
-        raise SessionError(f"{where}: this session was saved on a scene with corrected landmarks before they were "
-                           f"saved with a session, and they were not saved: open {data.scene[:-len(CORRECTED)]!r}, "
-                           "Load the corrected landmarks (a markups file) in the Landmarks dock and Rebuild")
+        raise SessionError(f"{where}: the scene {data.scene!r} was saved without its corrected landmarks (by an older "
+                           f"needlesim): open {data.scene[:-len(CORRECTED)]!r}, Load the corrected landmarks (a markups "
+                           "file) in the Landmarks dock and Rebuild")
     scene = load(data.scene)
     if data.landmarks is not None:
         from .anatomy.corrected import apply_landmarks
@@ -243,7 +256,8 @@ def session_scene(data: SessionData, load: Callable[[str], Scene], *,
 
         try:
             scene = apply_landmarks(scene, data.landmarks, where=f"{where}: corrected landmarks",
-                                    record="landmarks_session", progress=progress).scene
+                                    confidence=data.landmark_confidence, record="landmarks_session",
+                                    progress=progress).scene
         except RebuildCancelled:
             raise
         except NeedlesimError as exc:

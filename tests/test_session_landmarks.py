@@ -29,8 +29,16 @@ def _loader(scene):
 
 
 def _corrected_session(analytic_scene) -> Session:
+    """The analytic scene with MOVED landmarks, as a rebuild leaves it: its landmark record
+    has the search's confidence of the one not moved by hand (0.31)."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    record = SimpleNamespace(confidence={"left-psis": 1.0, "right-psis": 0.31}, missing=(), log=())
+    corrected = replace(analytic_scene.with_landmarks({k: np.array(v) for k, v in MOVED.items()}),
+                        metadata={"anatomy": SimpleNamespace(landmarks=record)})
     s = Session(analytic_scene, scene_source="analytic")
-    s.set_corrected_scene(analytic_scene.with_landmarks({k: np.array(v) for k, v in MOVED.items()}))
+    s.set_corrected_scene(corrected)
     return s
 
 
@@ -40,9 +48,10 @@ def test_the_corrected_landmarks_round_trip(tmp_path, analytic_scene):
     path = save_session(tmp_path / "s.json", s)
     doc = json.loads(path.read_text())
     assert doc["scene"] == "analytic" and doc["version"] == 2  # the source it can be opened from
-    assert doc["landmarks"] == MOVED
+    assert doc["landmarks"] == MOVED and doc["landmark_confidence"] == {"left-psis": 1.0, "right-psis": 0.31}
     data = read_session(path)
     assert {k: list(v) for k, v in data.landmarks.items()} == MOVED and data.scene_source == s.scene_source
+    assert data.landmark_confidence == {"left-psis": 1.0, "right-psis": 0.31}
     load, seen = _loader(analytic_scene)
     scene = session_scene(data, load)
     assert seen == ["analytic"]
@@ -67,10 +76,11 @@ def test_a_session_without_corrections_is_written_and_read_as_before(tmp_path, a
     assert session_scene(data, load) is analytic_scene and seen == ["analytic"]
 
 
-def _write(tmp_path, analytic_scene, landmarks) -> object:
+def _write(tmp_path, analytic_scene, landmarks, confidence=None) -> object:
     path = save_session(tmp_path / "bad.json", _corrected_session(analytic_scene))
     doc = json.loads(path.read_text())
     doc["landmarks"] = landmarks
+    doc["landmark_confidence"] = {k: 1.0 for k in landmarks} if confidence is None else confidence
     path.write_text(json.dumps(doc))  # json writes a NaN literal, as a careless script would
     return path
 
@@ -83,6 +93,16 @@ def _write(tmp_path, analytic_scene, landmarks) -> object:
 ], ids=["nan", "two-values", "empty", "too-many"])
 def test_a_malformed_landmark_is_refused_on_reading(tmp_path, analytic_scene, landmarks, message):
     path = _write(tmp_path, analytic_scene, landmarks)
+    with pytest.raises(SessionError, match=message):
+        read_session(path)
+
+
+@pytest.mark.parametrize("confidence, message", [
+    ({"left-psis": 1.5}, r"bad\.json: landmark_confidence\.left-psis"),
+    ({"left-psis": 1.0, "left-asis": 0.5}, r"bad\.json: landmark_confidence: 'left-asis' not in landmarks"),
+], ids=["over-1", "stray"])
+def test_a_bad_confidence_is_refused_on_reading(tmp_path, analytic_scene, confidence, message):
+    path = _write(tmp_path, analytic_scene, {"left-psis": [1.0, 20.0, 0.0]}, confidence)
     with pytest.raises(SessionError, match=message):
         read_session(path)
 
@@ -106,6 +126,6 @@ def test_a_session_saved_with_the_corrected_source_name_says_what_was_lost(tmp_p
     path.write_text(json.dumps(doc))
     data = read_session(path)
     load, seen = _loader(analytic_scene)
-    with pytest.raises(SessionError, match=r"old\.json: .*corrected landmarks.*not saved.*'builtin'"):
+    with pytest.raises(SessionError, match=r"old\.json: the scene 'builtin \(landmarks corrected\)' was saved without its corrected landmarks.*open 'builtin'"):
         session_scene(data, load)
     assert seen == []

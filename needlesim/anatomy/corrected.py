@@ -210,11 +210,13 @@ def apply_landmarks_file(scene: Scene, path: str | Path, *,
 
 
 def apply_landmarks(scene: Scene, points: Mapping[str, np.ndarray], *, where: str, record: str = "landmarks_given",
+                    confidence: Mapping[str, float] | None = None,
                     progress: Callable[[float, str], None] | None = None) -> CorrectedScene:
     """``scene`` with ``points`` (name -> (3,) float, RAS mm) in place of its landmarks: the
     same checks and rebuild as :func:`apply_landmarks_file`, for points that come from
     elsewhere (a session file). ``where`` starts every message; the scene's metadata gets
-    ``record`` -> ``{"path": where, "moved": [...], "rebuilt": bool}``.
+    ``record`` -> ``{"path": where, "moved": [...], "rebuilt": bool}``. ``confidence`` (name
+    -> 0..1, default 1: placed by a person) goes into a rebuilt scene's landmark record.
 
     Raises
     ------
@@ -226,20 +228,21 @@ def apply_landmarks(scene: Scene, points: Mapping[str, np.ndarray], *, where: st
     if bad:
         raise LandmarkError(f"{where}: {', '.join(map(repr, bad))} has a non-finite coordinate")
     check_landmarks(scene, points, where)
-    return _apply(scene, points, where, progress, record, {"path": where})
+    return _apply(scene, points, where, progress, record, {"path": where}, dict(confidence or {}))
 
 
-def _apply(scene: Scene, given: Mapping[str, np.ndarray], where: str,
-           progress: Callable[[float, str], None] | None, record: str, about: dict) -> CorrectedScene:
+def _apply(scene: Scene, given: Mapping[str, np.ndarray], where: str, progress: Callable[[float, str], None] | None,
+           record: str, about: dict, confidence: dict[str, float] | None = None) -> CorrectedScene:
     """The checked ``given`` points applied to ``scene`` (rebuilt where a build landmark moved)."""
     moved = tuple(n for n, p in given.items()
                   if n not in scene.landmarks or np.linalg.norm(p - scene.landmarks[n]) > MOVED_MM)
     points = {**scene.landmarks, **given}
     rebuild = built_anatomy(scene) and any(used_by_build(n) for n in moved)
     digest = about.get("sha256") or points_sha256(given)
-    key = (scene.landmarks_key, digest, where, record)
+    key = (scene.landmarks_key, digest, where, record, tuple(sorted((confidence or {}).items())))
     if _LAST.get("key") != key:
-        corrected = _rebuilt(scene, points, where, progress) if rebuild else scene.with_landmarks(points)
+        taken = LandmarkFile(points, confidence, ()) if confidence else points
+        corrected = _rebuilt(scene, taken, where, progress) if rebuild else scene.with_landmarks(points)
         meta = {**(corrected.metadata or {}), record: {**about, "moved": list(moved), "rebuilt": rebuild}}
         _LAST.clear()
         _LAST.update(key=key, scene=replace(corrected, metadata=meta))
@@ -259,7 +262,7 @@ def points_sha256(points: Mapping[str, np.ndarray]) -> str:
 _LAST: dict = {}
 
 
-def _rebuilt(scene: Scene, points: Mapping[str, np.ndarray], where: str,
+def _rebuilt(scene: Scene, points: Mapping[str, np.ndarray] | LandmarkFile, where: str,
              progress: Callable[[float, str], None] | None) -> Scene:
     try:
         return rebuild_from_landmarks(scene, points, progress=progress)

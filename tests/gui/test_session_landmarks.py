@@ -131,3 +131,8 @@ def test_a_session_rebuilt_on_the_builtin_scene_reopens_on_the_same_anatomy(make
         assert np.allclose(s.scene.landmarks[k], p, atol=1e-9), k
     artery = "left superior gluteal artery"
     assert np.allclose(s.scene[artery].mesh.vertices, after[artery].mesh.vertices, atol=1e-3)
+    # the reopened Landmarks dock shows the search's confidence the review kept, not 1 everywhere
+    from needlesim.anatomy.review_model import scene_confidence
+
+    kept, reopened = scene_confidence(after)[0], scene_confidence(s.scene)[0]
+    assert reopened == pytest.approx(kept) and min(kept.values()) < 1.0
