@@ -38,6 +38,7 @@ class SessionOpener(QObject):
         self.dialog: QProgressDialog | None = None
         self._cancel = threading.Event()
         self._closed = False
+        self._name = ""
 
     @property
     def busy(self) -> bool:
@@ -97,7 +98,8 @@ class SessionOpener(QObject):
             return scene, data
 
         self._cancel.clear()
-        self.dialog = QProgressDialog(f"Opening {Path(data.path).name}: applying its corrected landmarks…",
+        self._name = f"Opening {Path(data.path).name}"
+        self.dialog = QProgressDialog(f"{self._name}: applying its corrected landmarks…",
                                       "Cancel", 0, 1000, self.window)
         self.dialog.setWindowTitle("Open session")
         self.dialog.setWindowModality(Qt.WindowModality.WindowModal)  # the state cannot change meanwhile
@@ -124,7 +126,7 @@ class SessionOpener(QObject):
     def _on_progress(self, fraction: float, message: str) -> None:
         if self.dialog is not None and not self._cancel.is_set():
             self.dialog.setValue(int(round(1000 * fraction)))
-            self.dialog.setLabelText(message[:1].upper() + message[1:] + "…")
+            self.dialog.setLabelText(f"{self._name}: {message}…")
 
     def _on_done(self, result) -> None:
         self.job = None
