@@ -89,6 +89,7 @@ def main() -> int:
     w.session.update(entry="left-entry", lateral_deg=30.0, inferior_deg=22.5, depth_mm=60.0)
     t.show("harvest")
     t.harvest_panel.plan_from_aim()
+    t.harvest_panel.table.selectRow(1)  # a pass selected: its aim in the editor, to redirect or remove
     w.set_view("oblique")
     settle(app, w)
     w.grab().save(str(OUT / "practice_harvest.png"))

@@ -20,7 +20,9 @@ Definitions
 - **Tunnel point** of a root: the point of its foramen axis (dorsal opening centre to ventral
   opening centre) nearest the canal: the intervertebral foramen, the middle of the tunnel.
 - **Root**: leaves the sac (its take-off lies above its foramen; a root whose take-off is below
-  the sac's end leaves the tip and descends in the canal), runs to its tunnel point, out through
+  the sac's end leaves the tip and descends in the canal; where the sac's body ends above the
+  sacral canal's entrance, it leaves the sac's rounded end just inside the canal,
+  :data:`DESCENT_ENTRY_MM`), runs to its tunnel point, out through
   the ventral opening and on to the sacral plexus, ending inside the sciatic nerve (S1-S3; S4 is
   cut short, running outward and down: it feeds the pudendal plexus). Each leg is a least-cost
   path through free space (:mod:`.freespace`) kept near the straight leg, so it follows the
@@ -86,6 +88,12 @@ DESCENT_ABOVE_MM = 6.0
 #: A root may stray this far past the sacral mid-plane (the canal's centre and the mid-plane
 #: fitted to the foramina differ by a millimetre or two), mm.
 MIDPLANE_SLACK_MM = 1.0
+#: A root that leaves the sac's tip where the sac's body ends above the sacral canal's entrance
+#: (a short sacrum: the sac's rounded end reaches into the canal) leaves it this far inside the
+#: canal instead, within the rounded end, so that it descends in the canal's lumen with the
+#: others from its start (where the validator lets them crowd) rather than beside them above
+#: the canal, mm: a few voxels (0.5 mm) past the entrance.
+DESCENT_ENTRY_MM = 2.0
 #: Share of the canal's free half-width at which a root descends, by level (S3 outer).
 DESCENT_LATERAL_SHARE = {1: 0.9, 2: 0.9, 3: 0.55, 4: 0.15}
 #: The notch's mouth is probed this far out from its top, mm, ...
@@ -426,6 +434,9 @@ def _root_start(canal: Canal, sac: Tube, side: Side, level: int, tunnel: np.ndar
     take = canal.levels[f"f{level}"] - level_value(params.root_takeoff_mm, level)
     below = take > body_end - 1.0
     arc = min(take, body_end - 1.0)
+    entry = canal.levels["canal"] + DESCENT_ENTRY_MM
+    if below and arc < entry < sac.arc_mm[-1] - DESCENT_ENTRY_MM:  # the sac's body ends above the sacral canal
+        arc = min(take, entry)
     r_sac = float(np.interp(arc, sac.arc_mm, sac.radius_mm))
     room = max(r_sac - r_root - 0.3, 0.0)
     offset = (room if not below else level_value(DESCENT_LATERAL_SHARE, level) * room) * _outward(canal, arc, tunnel)

@@ -68,19 +68,25 @@ class PracticePanel(QWidget):
         self.result = QTextBrowser()
         self.result.setMinimumHeight(180)
         self.progress_button = QPushButton("Progress…")
-        self.export_button = QPushButton("Export log (CSV)…")
+        self.export_button = QPushButton("Export log…")
+        self.export_button.setToolTip("Export the practice log as CSV")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("level"))
+        top.addWidget(self.level, 1)
+        log_row = QHBoxLayout()  # the log's buttons beside New exercise, never under the score
+        for wdg in (self.new_button, self.progress_button, self.export_button):
+            log_row.addWidget(wdg)
         row = QHBoxLayout()
         for wdg in (self.shot_button, self.shots, self.submit_button):
             row.addWidget(wdg)
-        row2 = QHBoxLayout()
-        row2.addWidget(self.progress_button)
-        row2.addWidget(self.export_button)
         layout = QVBoxLayout(self)
-        for wdg in (QLabel("level"), self.level, self.trainee, self.new_button, self.title, self.instructions):
-            layout.addWidget(wdg)
+        layout.addLayout(top)
+        layout.addWidget(self.trainee)
+        layout.addLayout(log_row)
+        layout.addWidget(self.title)
+        layout.addWidget(self.instructions)
         layout.addLayout(row)
-        layout.addWidget(self.result, 1)
-        layout.addLayout(row2)
+        layout.addWidget(self.result, 1)  # last: the score runs to the bottom of the dock
         self.new_button.clicked.connect(lambda: self.new_exercise())
         self.shot_button.clicked.connect(self.take_shot)
         self.submit_button.clicked.connect(self.submit)
@@ -139,6 +145,7 @@ class PracticePanel(QWidget):
         self._hide(ex, scene)
         self.title.setText(f"<b>Exercise {ex.id}</b> — {ex.title}")
         self.instructions.setText(ex.instructions())
+        self.instructions.show()
         self.shots.setText("shots: 0")
         self.result.setHtml("<i>The answer is hidden. Pick the skin puncture (Pick entry), set the angles and the "
                             "depth, then Submit.</i>")
@@ -212,7 +219,8 @@ class PracticePanel(QWidget):
         self.window.controller.refresh()  # the verdict back in the status bar, the needle in its colours
 
         lines = res.lines()
-        self.instructions.setText("")  # the room goes to the result
+        self.instructions.setText("")
+        self.instructions.hide()  # its room goes to the score
         self.title.setText(f"<b>Exercise {res.exercise.id}: {res.score.total:.1f} / 100</b> — {res.exercise.title}")
         self.result.setHtml("<p><b>" + lines[0] + "</b></p><ul>" + "".join(f"<li>{x}</li>" for x in lines[1:])
                             + "</ul><p>The envelope's aim is drawn beside yours (teal).</p>")

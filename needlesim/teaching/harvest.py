@@ -16,7 +16,7 @@ cortical hole, so the sum counts that first millimetre or so once per pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -119,6 +119,29 @@ class HarvestPlan:
         n = sum(len(s.passes) for s in self.sites)
         if any(not s.passes for s in self.sites) or n > MAX_PASSES:
             raise TrajectoryError(f"every site needs at least one pass, and a plan at most {MAX_PASSES} in all")
+
+    def _site(self, site: int, index: int) -> Site:
+        if not (0 <= site < len(self.sites) and 0 <= index < len(self.sites[site].passes)):
+            raise TrajectoryError(f"site {site + 1} has no pass {index + 1} (the plan has "
+                                  f"{', '.join(str(len(s.passes)) for s in self.sites)} passes by site)")
+        return self.sites[site]
+
+    def with_pass(self, site: int, index: int, new: Pass) -> "HarvestPlan":
+        """The plan with pass ``index`` of site ``site`` (both from 0) redirected to ``new``,
+        through the same puncture; ``new`` is checked as a trajectory (its angles and depth in
+        range), :class:`TrajectoryError` with the reason otherwise."""
+        old = self._site(site, index)
+        old.trajectory(new)
+        passes = old.passes[:index] + (new,) + old.passes[index + 1:]
+        return HarvestPlan(self.sites[:site] + (replace(old, passes=passes),) + self.sites[site + 1:])
+
+    def without_pass(self, site: int, index: int) -> "HarvestPlan | None":
+        """The plan less pass ``index`` of site ``site``; a site left without passes goes, and
+        a plan left without sites is ``None`` (no harvest planned)."""
+        old = self._site(site, index)
+        passes = old.passes[:index] + old.passes[index + 1:]
+        sites = self.sites[:site] + ((replace(old, passes=passes),) if passes else ()) + self.sites[site + 1:]
+        return HarvestPlan(sites) if sites else None
 
     def to_dict(self) -> dict:
         return {"sites": [{"name": s.name, "puncture": list(s.puncture), "side": s.side.value,

@@ -8,6 +8,7 @@ import csv
 import math
 
 import numpy as np
+import pytest
 from PySide6.QtWidgets import QDockWidget
 
 from needlesim.core.model.trajectory import Trajectory
@@ -130,3 +131,42 @@ def test_an_individual_that_does_not_build_is_redrawn_then_reported(make_window,
     assert len(tried) == BUILD_TRIES and len(set(tried)) == BUILD_TRIES  # a new individual each time
     assert len(w.boxes) == 1 and "no exercise could be prepared" in w.boxes[0]
     assert p.practice is None and not p.hidden and p.new_button.isEnabled() and not p.submit_button.isEnabled()
+
+
+def _overlaps(panel):
+    """Pairs of the panel's visible widgets (its layout's, in panel coordinates) that overlap."""
+    from PySide6.QtWidgets import QWidget
+
+    shown = [c for c in panel.findChildren(QWidget) if c.parent() is panel and c.isVisible()]
+    return [(a, b) for i, a in enumerate(shown) for b in shown[i + 1:] if a.geometry().intersects(b.geometry())]
+
+
+@pytest.mark.parametrize("size", [(1700, 1000), (1280, 800)])
+def test_the_score_is_the_last_thing_in_the_dock_and_nothing_overlaps(make_window, tmp_path, monkeypatch, qtbot, size):
+    """After Submit the score text runs to the bottom of the dock: the log buttons are not
+    under it (where its cut last line looked overlapped by them), no emptied label takes room
+    above it, and no two widgets overlap, at the screenshots' size and a laptop's."""
+    from needlesim.core.model.scene import Side
+    from needlesim.teaching.exercise import Exercise, Level
+
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "practice.sqlite"))
+    w = make_window()
+    w.resize(*size)
+    p = w.teaching.practice_panel
+    p._scene_for, p._run = (lambda ex: w.session.scene), sync
+    w.teaching.show("practice")
+    p._start(Exercise("tremor-demo", Level.TREMOR, Side.LEFT, tremor=True), w.session.scene)
+    assert p.instructions.isVisible() and p.instructions.text()
+    w.session.update(lateral_deg=ROOT_LATERAL, inferior_deg=0.0, depth_mm=60.0)
+    p.submit()
+    qtbot.wait(50)
+    assert not _overlaps(p)
+    result = p.result.geometry()
+    below = [c for c in (p.progress_button, p.export_button, p.new_button, p.submit_button, p.title)
+             if c.geometry().top() > result.top()]
+    assert not below, [c.text() for c in below]
+    assert p.height() - result.bottom() <= p.layout().contentsMargins().bottom() + 2
+    assert not p.instructions.isVisible()  # emptied at Submit: its room goes to the score
+    assert p.progress_button.isEnabled() and p.export_button.isEnabled()
+    p._start(Exercise("tremor-demo-2", Level.TREMOR, Side.LEFT, tremor=True), w.session.scene)
+    assert p.instructions.isVisible() and p.instructions.text()  # back for the next exercise

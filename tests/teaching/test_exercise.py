@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from needlesim.anatomy.individuals import SACRUM_HEIGHT_MM, SACRUM_WIDTH_MM, draw_morphometry
@@ -46,3 +47,28 @@ def test_small_and_large_pelvis_are_two_sd_from_the_mean(level, k):
     assert morphometry(exercise_set("unseen", seed=2, size=1)[0]) == draw_morphometry(
         exercise_set("unseen", seed=2, size=1)[0].seed)
     assert morphometry(new_exercise("built-in", 0)) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", ["small pelvis", "large pelvis"])
+@pytest.mark.parametrize("set_seed", [0, 1])
+def test_small_and_large_pelvis_exercises_build_and_validate(level, set_seed):
+    """The first exercise of two class sets: its individual builds (make_individual refuses a
+    scene the validator faults), nothing cuts bone or another structure, every root is built,
+    the sacrum has the exercise's size, and no root was thinned to a thread to fit."""
+    from needlesim.anatomy.individuals import sacrum_measures
+    from needlesim.anatomy.validate import validate_scene
+    from needlesim.teaching.exercise import exercise_scene
+
+    ex = exercise_set(level, seed=set_seed, size=1)[0]
+    m = morphometry(ex)
+    scene = exercise_scene(ex)
+    anatomy = scene.metadata["anatomy"]
+    assert validate_scene(scene, lumen=anatomy.canal.lumen) == []
+    roots = {s.name for s in scene if s.role is Role.NERVE_ROOT}
+    assert roots == {f"{side} S{lv} root" for side in ("left", "right") for lv in (1, 2, 3, 4)}
+    width, height = sacrum_measures(scene["sacrum"].vertices, scene.landmarks)  # tilt is about x: width kept
+    assert width == pytest.approx(m.sacrum_width_mm, rel=0.05) and height == pytest.approx(m.sacrum_height_mm, rel=0.05)
+    for name in roots:  # fitted to the room, not shrunk away: most of each root keeps most of its size
+        tube = anatomy.tubes[name]
+        assert np.median(tube.radius_mm / tube.nominal_radius_mm) > 0.9, name

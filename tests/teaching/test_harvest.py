@@ -76,3 +76,28 @@ def test_a_plan_round_trips_and_refuses_bad_sites(phantom):
 def test_a_site_from_an_aim_sits_on_its_puncture(phantom):
     site = site_from_aim(phantom, Trajectory("left-psis", 0.0, 0.0, 60.0), [Pass(0.0, 0.0, 60.0)])
     np.testing.assert_allclose(site.puncture, (-50.0, -30.0, 0.0), atol=1e-6)
+
+
+def test_a_pass_is_edited_or_removed_pass_by_pass(phantom):
+    p = plan()
+    edited = p.with_pass(1, 2, Pass(10.0, -5.0, 58.0))  # the right site's third pass redirected
+    assert edited.sites[0] == p.sites[0] and edited.sites[1].passes[:2] == p.sites[1].passes[:2]
+    assert edited.sites[1].passes[2] == Pass(10.0, -5.0, 58.0) and p.sites[1].passes[2] == Pass(20.0, 20.0, DEPTH)
+    res = check_plan(phantom, edited)
+    dy = math.sqrt(1 - math.sin(math.radians(10.0)) ** 2 - math.sin(math.radians(5.0)) ** 2)
+    assert res.passes[5].marrow_mm == pytest.approx(58.0 - 52.0 / dy, abs=1e-6)  # the new pass, from the same puncture
+    np.testing.assert_allclose(res.passes[5].score.report.evaluation.skin_puncture, p.sites[1].puncture, atol=1e-6)
+    fewer = p.without_pass(0, 1)
+    assert [len(s.passes) for s in fewer.sites] == [2, 3] and fewer.sites[0].passes == (p.sites[0].passes[0], p.sites[0].passes[2])
+    assert check_plan(phantom, fewer).total_marrow_mm == pytest.approx(
+        sum(marrow(a, b) for a, b in [LEFT[0], LEFT[2], *RIGHT]), abs=1e-5)
+    one_site = fewer.without_pass(0, 0).without_pass(0, 0)  # a site without passes goes
+    assert [s.name for s in one_site.sites] == ["right"]
+    last = HarvestPlan((p.sites[0].__class__(p.sites[0].puncture, Side.LEFT, (Pass(0.0, 0.0, DEPTH),), "left"),))
+    assert last.without_pass(0, 0) is None  # nothing left to plan
+    with pytest.raises(TrajectoryError, match="lateral"):
+        p.with_pass(0, 0, Pass(120.0, 0.0, DEPTH))  # out of range, with the reason
+    with pytest.raises(TrajectoryError, match="site 3 has no pass 1"):
+        p.with_pass(2, 0, Pass(0.0, 0.0, DEPTH))
+    with pytest.raises(TrajectoryError, match="site 1 has no pass 4"):
+        p.without_pass(0, 3)
