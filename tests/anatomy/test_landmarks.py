@@ -7,6 +7,7 @@ decimation, and clear errors when a landmark cannot exist.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from scipy.spatial.transform import Rotation
 from needlesim.anatomy.landmarks import AXIS_NAMES, LANDMARK_NAMES, PelvisLandmarks, find_pelvis_landmarks
 from needlesim.core.errors import LandmarkError
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+#: The HuBMAP sources: ``../shared`` beside the checkout, or where ``$NEEDLESIM_SHARED`` says.
+SHARED = Path(os.environ.get("NEEDLESIM_SHARED") or Path(__file__).resolve().parents[2].parent / "shared")
 PELVIS_GLB = SHARED / "anatomy" / "hra-female-pelvis" / "VH_F_Pelvis.glb"
 
 #: glTF node of each bone; only the closed compact-bone meshes (the spongy ones are open
