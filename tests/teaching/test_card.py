@@ -26,7 +26,7 @@ def test_the_card_of_a_scenario_carries_verdict_reasons_rules_and_citation(built
     text = _text(write_pdf(card, tmp_path / "card.pdf"))
     for needle in ("Verdict: DANGER", "touches the left S2 root at 78.2 mm", "BMC Cancer 2019;19:347",
                    "lateral angle -46.0 deg is outside 25 to 35 deg", "depth 80.0 mm is outside at most 60 mm",
-                   "left S2 root: -1.1 mm", "lateral -46 deg, inferior 18 deg, depth 80 mm", "built-in scene",
+                   "left S2 root: contact (1.1 mm overlap)", "left S2 sleeve: 12.3 mm", "lateral -46 deg, inferior 18 deg, depth 80 mm", "built-in scene",
                    "needlesim ", "a view"):
         assert needle in text, needle
     html = write_html(card, tmp_path / "card.html").read_text()
