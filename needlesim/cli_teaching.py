@@ -97,7 +97,9 @@ def describe(scenario, report) -> str:
     lines += [f"  - {r.text}" for r in report.reasons]
     lines.append(f"path: {report.evaluation.describe_path()}")
     near = sorted(report.evaluation.contacts, key=lambda c: c.clearance_mm)[:3]
-    lines.append("nearest: " + ", ".join(f"{c.structure} {c.clearance_mm:.1f} mm" for c in near))
+    lines.append("nearest: " + ", ".join(f"{c.structure} touches ({-c.clearance_mm:.1f} mm overlap)"
+                                         if c.clearance_mm < 0 else f"{c.structure} {c.clearance_mm:.1f} mm"
+                                         for c in near))
     return "\n".join(lines)
 
 

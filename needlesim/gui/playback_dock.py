@@ -107,8 +107,7 @@ class PlaybackPanel(QWidget):
         f = self.playback.frame(self.position_mm)
         self.depth_label.setText(f'<span style="color: {VERDICT_COLORS[f.verdict.value]};"><b>{f.tip_text}</b> — '
                                  f"{f.verdict.value.upper()}</span>")
-        near = ", ".join(f"{n} {c:.1f} mm" for n, c in f.clearances[:3])
-        self.readout.setText(f"{f.readout()}<br>nearest: {near}")
+        self.readout.setText(f"{f.readout()}<br>nearest: {f.nearest_text(3)}")
 
     # -- widget -> model -------------------------------------------------------------------
     def seek(self, depth_mm: float, *, from_slider: bool = False) -> None:

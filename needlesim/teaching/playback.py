@@ -74,8 +74,20 @@ class Frame:
 
     @property
     def tip_text(self) -> str:
+        if self.tissue is Tissue.OUTSIDE:
+            return f"tip at {self.depth_mm:.1f} mm {Tissue.OUTSIDE.value}"
         what = self.tissue.value if self.structure is None else f"{self.tissue.value} ({self.structure})"
         return f"tip at {self.depth_mm:.1f} mm in {what}"
+
+    def nearest_text(self, n: int = 3) -> str:
+        """The ``n`` nearest structures, e.g. ``"left S2 root touches (1.1 mm overlap), left
+        S2 sleeve 12.3 mm"`` (a negative clearance is an overlap: the needle touches it)."""
+        def one(name: str, c: float) -> str:
+            if round(c, 1) > 0:
+                return f"{name} {c:.1f} mm"
+            return f"{name} touches ({-c:.1f} mm overlap)" if round(c, 1) < 0 else f"{name} touches"
+
+        return ", ".join(one(name, c) for name, c in self.clearances[:n])
 
 
 class Playback:

@@ -4,6 +4,7 @@ still views of a plan card. pyvista only, no Qt; the frames come from
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Sequence
 
@@ -17,6 +18,8 @@ from .scene_view import SceneView
 
 #: Frame size of videos and strips, pixels.
 FRAME_SIZE = (960, 720)
+#: Caption font size (VTK points; fixed, so every frame of a video reads the same).
+CAPTION_FONT_SIZE = 10
 #: Frames per second of a playback video.
 VIDEO_FPS = 10
 
@@ -59,8 +62,19 @@ class OffscreenView:
         self.view.show_report(report, compare=compare)
         for actor in self._text:
             self.plotter.remove_actor(actor, render=False)
-        self._text = [self.plotter.add_text("\n".join(lines), position="upper_left", font_size=13, color=color)] \
+        # a text actor at a fixed size, hung from the top left ("upper_left" is a corner
+        # annotation, which shrinks its font as lines grow: frames of one video differed)
+        w, h = self.plotter.window_size
+        # wrapped to the frame: a character is about 0.9 font sizes wide in VTK's default font
+        chars = max(30, int((w - 16) / (0.9 * CAPTION_FONT_SIZE)))
+        text = "\n".join(textwrap.fill(line, width=chars, subsequent_indent="  ") for line in lines)
+        self._text = [self.plotter.add_text(text, position=(8, h - 8), font_size=CAPTION_FONT_SIZE, color=color)] \
             if lines else []
+        for actor in self._text:  # a pale box behind the caption: coloured text over bone is hard to read
+            prop = actor.GetTextProperty()
+            prop.SetVerticalJustificationToTop()
+            prop.SetBackgroundColor(1.0, 1.0, 1.0)
+            prop.SetBackgroundOpacity(0.75)
         self.plotter.render()  # a camera move alone does not mark the off-screen window dirty
         return np.asarray(self.plotter.screenshot(return_img=True))
 
@@ -76,9 +90,8 @@ def playback_frames(scene: Scene, playback, depths: Sequence[float], *, view: st
             f = playback.frame(d)
             passed = [e for e in playback.events if e.pauses and e.depth_mm <= f.depth_mm + 1e-5]
             lines = [f"{f.tip_text}", f"verdict: {f.verdict.value.upper()}"]
-            near = f.clearances[0] if f.clearances else None
-            if near is not None:
-                lines.append(f"nearest: {near[0]} {near[1]:.1f} mm")
+            if f.clearances:
+                lines.append(f"nearest: {f.nearest_text(1)}")
             lines += [f"! {e.message}" for e in passed]
             out.append(ov.image(playback.report_at(d), lines=lines, color=VERDICT_COLORS[f.verdict.value]))
     return out

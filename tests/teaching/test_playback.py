@@ -124,3 +124,18 @@ def test_the_full_depth_frame_is_the_report_itself_with_no_second_query(builtin_
     assert f.verdict is report.verdict and [r.text for r in f.reasons] == [r.text for r in report.reasons]
     shallower = pb.frame(pb.depth_mm - 20.0)  # a shallower needle is measured again
     assert len(calls) == 1 and dict(shallower.clearances) != dict(f.clearances)
+
+
+def test_the_frame_texts_read_as_words(builtin_scene, nam):
+    """Seen in a rendered video: "tip at 0.0 mm in outside the body" and "nearest: left S2
+    root -1.1 mm". At the skin the tip is outside the body; a touched structure is a contact."""
+    _, pb = nam
+    assert pb.frame(0.0).tip_text == "tip at 0.0 mm outside the body"
+    assert pb.frame(45.0).tip_text.startswith("tip at 45.0 mm in ")
+    end = pb.frame(pb.depth_mm)
+    assert end.clearances[0][1] < 0
+    name, c = end.clearances[0]
+    assert end.nearest_text(3).startswith(f"{name} touches ({-c:.1f} mm overlap), ")
+    assert end.nearest_text(3).count(" mm") == 3
+    far = pb.frame(20.0)
+    assert far.nearest_text(1) == f"{far.clearances[0][0]} {far.clearances[0][1]:.1f} mm"
