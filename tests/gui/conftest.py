@@ -57,3 +57,12 @@ def make_window(qtbot, settings, analytic_scene):
     assert not visible, f"windows left open: {visible}"
     alive = [p for p in pv_plotter._ALL_PLOTTERS.values() if not getattr(p, "_closed", True)]
     assert not alive, f"plotters left open: {alive}"
+
+
+def landmark_panel(window, qtbot):
+    """The Landmarks dock's panel of ``window``, shown and holding its review."""
+    dock = window.landmark_dock
+    dock.show()
+    dock.raise_()
+    qtbot.waitUntil(lambda: dock.widget().active and dock.widget().review is not None, timeout=10_000)
+    return dock.widget()

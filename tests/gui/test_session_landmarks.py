@@ -14,14 +14,7 @@ import numpy as np
 import pytest
 
 from needlesim.session import CORRECTED
-
-
-def _panel(window, qtbot):
-    dock = window.landmark_dock
-    dock.show()
-    dock.raise_()
-    qtbot.waitUntil(lambda: dock.widget().active and dock.widget().review is not None, timeout=10_000)
-    return dock.widget()
+from tests.gui.conftest import landmark_panel as _panel
 
 
 def _rebuild(panel, qtbot, timeout):
