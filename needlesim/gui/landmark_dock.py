@@ -65,6 +65,7 @@ class LandmarkPanel(QWidget):
             header.setSectionResizeMode(k, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # both sides of "left-sciat…notch-top" tell
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -133,7 +134,7 @@ class LandmarkPanel(QWidget):
         for k, item in enumerate(items):
             if row.band in ROW_COLORS:
                 item.setBackground(QBrush(QColor(ROW_COLORS[row.band])))
-            item.setToolTip(tip)
+            item.setToolTip(f"{row.name}: {tip}" if tip else row.name)
             if k:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(i, k, item)
