@@ -272,18 +272,18 @@ def _within_segment(space: FreeSpace, lo: np.ndarray, hi: np.ndarray, a: np.ndar
 
 def _step_graph(ijk: np.ndarray, shape: tuple[int, int, int], cost: np.ndarray, voxel: float):
     """The sparse graph of steps between 26-neighbouring voxels ``ijk`` ((n, 3) int in C order
-    of a box of ``shape``): a step's weight is its length times the mean cost of its ends."""
-    n = np.array(shape)
-    flat = np.ravel_multi_index(tuple(ijk.T), shape)
-    node = -np.ones(int(np.prod(n)), dtype=np.int64)
+    of a box of ``shape``): a step's weight is its length times the mean cost of its ends.
+    Node numbers are looked up in the box padded by one empty voxel, so that a neighbour's
+    flat index needs no bounds test."""
+    n = np.array(shape) + 2
+    flat = np.ravel_multi_index(tuple((ijk + 1).T), tuple(n))
+    node = np.full(int(np.prod(n)), -1, dtype=np.int64)
     node[flat] = np.arange(len(ijk))
     rows, cols, weights = [], [], []
     for off in _OFFSETS:
-        to = ijk + off
-        inside = np.flatnonzero(np.all((to >= 0) & (to < n), axis=1))
-        dst = node[flat[inside] + int(off[0] * n[1] * n[2] + off[1] * n[2] + off[2])]
-        m = dst >= 0
-        s, e = inside[m], dst[m]
+        dst = node[flat + int(off[0] * n[1] * n[2] + off[1] * n[2] + off[2])]
+        s = np.flatnonzero(dst >= 0)
+        e = dst[s]
         rows.append(s)
         cols.append(e)
         weights.append(np.linalg.norm(off) * voxel * 0.5 * (cost[s] + cost[e]))
