@@ -30,10 +30,10 @@ CLEARANCE_WEIGHT_MM = 3.0
 #: Sub-voxel shift of the column rays, as a fraction of a voxel, so that no ray runs exactly
 #: through a mesh vertex or edge of an axis-aligned mesh.
 COLUMN_JITTER = 0.0137
-#: The 13 "forward" neighbour offsets of the 26-neighbourhood.
 #: Extra width of the cheap first pass that picks a corridor's voxels, mm (the exact test
 #: follows; this only has to exceed the rounding difference between the two).
 CORRIDOR_SLACK_MM = 1e-6
+#: The 13 "forward" neighbour offsets of the 26-neighbourhood.
 _OFFSETS = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)
                      if (i, j, k) > (0, 0, 0)])
 
@@ -194,9 +194,10 @@ class FreeSpace:
 
 class _Corridor:
     """The voxels of a :class:`FreeSpace` within ``corridor_mm`` of the segment ``a``-``b``,
-    their clearance (from bone and from ``avoid`` up to ``max_need_mm``), and the step graph
-    between those with any clearance: everything of one leg that does not depend on the
-    required clearance, so that fallbacks to a lower one reuse it (:meth:`FreeSpace.route`).
+    their clearance from bone, their distance to the tubes to ``avoid`` (queried once, up to
+    ``max_need_mm + 10``), to the ends and where they are ``allowed``: everything of one leg
+    that does not depend on the required clearance, so that fallbacks to a lower one reuse it
+    (:meth:`FreeSpace.route`); :meth:`path` then builds the step graph for one clearance.
     """
 
     def __init__(self, space: FreeSpace, a: np.ndarray, b: np.ndarray, corridor_mm: float,
