@@ -30,6 +30,9 @@ CLEARANCE_WEIGHT_MM = 3.0
 #: Sub-voxel shift of the column rays, as a fraction of a voxel, so that no ray runs exactly
 #: through a mesh vertex or edge of an axis-aligned mesh.
 COLUMN_JITTER = 0.0137
+#: Extra width of the cheap first pass that picks a corridor's voxels, mm (the exact test
+#: follows; this only has to exceed the rounding difference between the two).
+CORRIDOR_SLACK_MM = 1e-6
 #: The 13 "forward" neighbour offsets of the 26-neighbourhood.
 _OFFSETS = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)
                      if (i, j, k) > (0, 0, 0)])
@@ -65,6 +68,25 @@ def _inside_columns(mesh: trimesh.Trimesh, origin: np.ndarray, voxel: float, sha
     return occ
 
 
+def distance_to_occupied(occupied: np.ndarray, voxel_mm: float) -> np.ndarray:
+    """(nx, ny, nz) float, mm: the distance from each voxel centre to the nearest occupied
+    one; the same numbers, bit for bit, as ``ndimage.distance_transform_edt(~occupied,
+    sampling=voxel_mm)``, which spends most of its time building a full index grid to
+    subtract: here each axis's offsets are taken from its feature index by broadcasting."""
+    feature = ndimage.distance_transform_edt(~occupied, sampling=voxel_mm, return_distances=False,
+                                             return_indices=True)
+    total = None
+    for axis in range(3):
+        shape = [1, 1, 1]
+        shape[axis] = -1
+        step = feature[axis] - np.arange(occupied.shape[axis], dtype=feature.dtype).reshape(shape)
+        step = step.astype(np.float64)
+        step *= float(voxel_mm)
+        np.multiply(step, step, step)
+        total = step if total is None else np.add(total, step, out=total)
+    return np.sqrt(total, out=total)
+
+
 class FreeSpace:
     """Clearance from a set of closed bone meshes on a voxel grid covering ``box``.
 
@@ -89,7 +111,7 @@ class FreeSpace:
         self.occupied = occ
         #: (nx, ny, nz) float, mm: distance from each voxel centre to the nearest bone voxel
         #: centre, less half a voxel (0 inside bone).
-        self.clearance = np.maximum(ndimage.distance_transform_edt(~occ, sampling=self.voxel) - 0.5 * self.voxel, 0.0)
+        self.clearance = np.maximum(distance_to_occupied(occ, self.voxel) - 0.5 * self.voxel, 0.0)
 
     def centres(self, index: np.ndarray) -> np.ndarray:
         """(n, 3) mm: centres of voxels given as (n, 3) integer indices."""
@@ -145,12 +167,15 @@ class FreeSpace:
             The clearance required at each path point (its leg's, after any fallback).
         """
         wp = np.asarray(waypoints, dtype=float)
+        tree = cKDTree(avoid[0]) if avoid is not None and len(avoid[0]) else None
         pieces, needs = [], []
         for i in range(len(wp) - 1):
+            # the corridor (its voxels, clearances and graph) is the same for every fallback
+            corridor = _Corridor(self, wp[i], wp[i + 1], corridor_mm[i], avoid, allowed,
+                                 max(fallback) * min_clearance_mm[i], tree)
             for j, f in enumerate(fallback):
                 try:
-                    leg = self.leg(wp[i], wp[i + 1], f * min_clearance_mm[i], corridor_mm[i], avoid,
-                                   f"{what}, leg {i + 1}", allowed)
+                    leg = corridor.path(f * min_clearance_mm[i], f"{what}, leg {i + 1}")
                     break
                 except AnatomyError:
                     if j == len(fallback) - 1:
@@ -162,41 +187,60 @@ class FreeSpace:
     def leg(self, a: np.ndarray, b: np.ndarray, need: float, corridor: float,
             avoid: tuple[np.ndarray, np.ndarray] | None, what: str,
             allowed: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-        lo = self.index(np.minimum(a, b) - corridor)[0]
-        hi = self.index(np.maximum(a, b) + corridor)[0] + 1
-        sub_shape = tuple(hi - lo)
-        ijk = np.indices(sub_shape).reshape(3, -1).T
-        pts = self.centres(ijk + lo)
-        ab = b - a
-        t = np.clip((pts - a) @ ab / max(ab @ ab, 1e-12), 0.0, 1.0)
-        inside = np.flatnonzero(np.linalg.norm(pts - (a + t[:, None] * ab), axis=1) <= corridor)
-        pts, ijk = pts[inside], ijk[inside]
-        clear = self.clearance[tuple((ijk + lo).T)]
+        """The least-cost path from ``a`` to ``b`` within ``corridor`` mm of the segment, never
+        closer than ``need`` mm to bone or ``avoid`` except next to its ends (:meth:`route`)."""
+        return _Corridor(self, a, b, corridor, avoid, allowed, need).path(need, what)
+
+
+class _Corridor:
+    """The voxels of a :class:`FreeSpace` within ``corridor_mm`` of the segment ``a``-``b``,
+    their clearance from bone, their distance to the tubes to ``avoid`` (queried once, up to
+    ``max_need_mm + 10``), to the ends and where they are ``allowed``: everything of one leg
+    that does not depend on the required clearance, so that fallbacks to a lower one reuse it
+    (:meth:`FreeSpace.route`); :meth:`path` then builds the step graph for one clearance.
+    """
+
+    def __init__(self, space: FreeSpace, a: np.ndarray, b: np.ndarray, corridor_mm: float,
+                 avoid: tuple[np.ndarray, np.ndarray] | None, allowed: Callable[[np.ndarray], np.ndarray] | None,
+                 max_need_mm: float, tree: cKDTree | None = None) -> None:
+        self.space, self.a, self.b = space, np.asarray(a, float), np.asarray(b, float)
+        lo = space.index(np.minimum(a, b) - corridor_mm)[0]
+        hi = space.index(np.maximum(a, b) + corridor_mm)[0] + 1
+        ijk = _within_segment(space, lo, hi, self.a, self.b, corridor_mm)
+        self.pts = space.centres(ijk + lo)
+        clear = space.clearance[tuple((ijk + lo).T)]
+        self._avoid_d = self._avoid_r = None
         if avoid is not None and len(avoid[0]):
-            d, k = cKDTree(avoid[0]).query(pts, distance_upper_bound=need + 10.0)
-            other = np.where(np.isfinite(d), d - avoid[1][np.minimum(k, len(avoid[1]) - 1)], np.inf)
-            clear = np.minimum(clear, np.maximum(other, 0.0))
-        near_end = np.minimum(np.linalg.norm(pts - a, axis=1), np.linalg.norm(pts - b, axis=1)) <= need + 2.0 * self.voxel
+            tree = tree if tree is not None else cKDTree(avoid[0])
+            d, k = tree.query(self.pts, distance_upper_bound=max_need_mm + 10.0)
+            self._avoid_d, self._avoid_r = d, avoid[1][np.minimum(k, len(avoid[1]) - 1)]
+        self.bone_clear = clear
+        self.end_mm = np.minimum(np.linalg.norm(self.pts - a, axis=1), np.linalg.norm(self.pts - b, axis=1))
+        self.allowed = None if allowed is None else np.asarray(allowed(self.pts), bool)
+        self.ijk, self.shape = ijk, tuple(int(n) for n in hi - lo)
+
+    def clearance(self, need: float) -> np.ndarray:
+        """(n,) mm: each voxel's clearance from bone and from the tubes to avoid, counting a
+        tube only within ``need + 10`` mm (farther ones cannot forbid a step)."""
+        if self._avoid_d is None:
+            return self.bone_clear
+        d = np.where(self._avoid_d < need + 10.0, self._avoid_d, np.inf)
+        other = np.where(np.isfinite(d), d - self._avoid_r, np.inf)
+        return np.minimum(self.bone_clear, np.maximum(other, 0.0))
+
+    def path(self, need: float, what: str) -> np.ndarray:
+        """(n, 3) mm: the least-cost voxel path from ``a`` to ``b`` at ``need`` mm clearance."""
+        space, a, b = self.space, self.a, self.b
+        clear = self.clearance(need)
+        near_end = self.end_mm <= need + 2.0 * space.voxel
         ok = (clear >= need) | (near_end & (clear > 0))
-        if allowed is not None:
-            ok &= allowed(pts) | near_end
-        grid_node = -np.ones(sub_shape, dtype=np.int64)
-        grid_node[tuple(ijk[ok].T)] = np.arange(ok.sum())
-        cost = 1.0 + CLEARANCE_WEIGHT_MM / np.maximum(clear[ok], 0.1 * self.voxel)
-        rows, cols, weights = [], [], []
-        n = np.array(sub_shape)
-        for off in _OFFSETS:
-            src = grid_node[tuple(slice(max(0, -o), n[d] - max(0, o)) for d, o in enumerate(off))]
-            dst = grid_node[tuple(slice(max(0, o), n[d] - max(0, -o)) for d, o in enumerate(off))]
-            m = (src >= 0) & (dst >= 0)
-            s, e = src[m], dst[m]
-            rows.append(s)
-            cols.append(e)
-            weights.append(np.linalg.norm(off) * self.voxel * 0.5 * (cost[s] + cost[e]))
-        graph = coo_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(ok.sum(),) * 2).tocsr()
-        free = pts[ok]
+        if self.allowed is not None:
+            ok &= self.allowed | near_end
+        free = self.pts[ok]
         if len(free) == 0:
             raise AnatomyError(f"{what}: no free space between {np.round(a, 1)} and {np.round(b, 1)}")
+        graph = _step_graph(self.ijk[ok], self.shape, 1.0 + CLEARANCE_WEIGHT_MM / np.maximum(clear[ok], 0.1 * space.voxel),
+                            space.voxel)
         start = int(np.argmin(np.linalg.norm(free - a, axis=1)))
         goal = int(np.argmin(np.linalg.norm(free - b, axis=1)))
         dist, pred = dijkstra(graph, directed=False, indices=start, return_predecessors=True)
@@ -206,6 +250,46 @@ class FreeSpace:
         while path[-1] != start:
             path.append(pred[path[-1]])
         return np.vstack([a, free[path[::-1]][1:-1], b])
+
+
+def _within_segment(space: FreeSpace, lo: np.ndarray, hi: np.ndarray, a: np.ndarray, b: np.ndarray,
+                    corridor_mm: float) -> np.ndarray:
+    """(n, 3) int, in C order of the box ``lo``..``hi``: the voxels whose centre is within
+    ``corridor_mm`` of the segment ``a``-``b``. A separable distance over the box (axis
+    vectors broadcast, no per-voxel points) keeps a slightly wider set; the exact test of
+    the voxels kept decides."""
+    shape = tuple(int(n) for n in hi - lo)
+    axes = [space.origin[d] + (np.arange(shape[d]) + lo[d] + 0.5) * space.voxel - a[d] for d in range(3)]
+    ab = b - a
+    ab2 = max(float(ab @ ab), 1e-12)
+    x, y, z = axes[0][:, None, None], axes[1][None, :, None], axes[2][None, None, :]
+    t = np.clip((x * ab[0] + y * ab[1] + z * ab[2]) / ab2, 0.0, 1.0)
+    d2 = (x - t * ab[0]) ** 2 + (y - t * ab[1]) ** 2 + (z - t * ab[2]) ** 2
+    ijk = np.argwhere(d2 <= (corridor_mm + CORRIDOR_SLACK_MM) ** 2)
+    pts = space.centres(ijk + lo)  # the exact test, as the points are used
+    tt = np.clip((pts - a) @ ab / ab2, 0.0, 1.0)
+    return ijk[np.linalg.norm(pts - (a + tt[:, None] * ab), axis=1) <= corridor_mm]
+
+
+def _step_graph(ijk: np.ndarray, shape: tuple[int, int, int], cost: np.ndarray, voxel: float):
+    """The sparse graph of steps between 26-neighbouring voxels ``ijk`` ((n, 3) int in C order
+    of a box of ``shape``): a step's weight is its length times the mean cost of its ends.
+    Node numbers are looked up in the box padded by one empty voxel, so that a neighbour's
+    flat index needs no bounds test."""
+    n = np.array(shape) + 2
+    flat = np.ravel_multi_index(tuple((ijk + 1).T), tuple(n))
+    node = np.full(int(np.prod(n)), -1, dtype=np.int64)
+    node[flat] = np.arange(len(ijk))
+    rows, cols, weights = [], [], []
+    for off in _OFFSETS:
+        dst = node[flat + int(off[0] * n[1] * n[2] + off[1] * n[2] + off[2])]
+        s = np.flatnonzero(dst >= 0)
+        e = dst[s]
+        rows.append(s)
+        cols.append(e)
+        weights.append(np.linalg.norm(off) * voxel * 0.5 * (cost[s] + cost[e]))
+    m = len(ijk)
+    return coo_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(m, m)).tocsr()
 
 
 def smooth_path(path: np.ndarray, space: FreeSpace, min_clearance_mm: np.ndarray | float, *,

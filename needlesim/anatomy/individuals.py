@@ -28,6 +28,7 @@ from scipy.interpolate import RBFInterpolator
 from needlesim.anatomy.landmarks import PelvisLandmarks
 from needlesim.anatomy.params import DURAL_TIP_LEVELS, MAX_TILT_DEG, AnatomyError, AnatomyParams
 from needlesim.core.errors import NeedlesimError
+from needlesim.core.geometry.raycast import ray_triangle
 from needlesim.core.model.scene import Role, Scene
 
 BONES = ("sacrum", "coccyx", "left ilium", "right ilium", "left ischium", "right ischium", "left pubis", "right pubis")
@@ -224,12 +225,16 @@ def soft_tissue_over_psis(skin: trimesh.Trimesh, bones: Mapping[str, trimesh.Tri
     """Mean over both sides of the distance straight back (-y) from each ilium's most
     posterior point to the skin, mm."""
     out = []
+    triangles = skin.triangles
     for side in ("left", "right"):
         v = np.asarray(bones[f"{side} ilium"].vertices)
         p = v[np.argmin(v[:, 1])]
-        loc, _, _ = skin.ray.intersects_location(p[None], np.array([[0.0, -1.0, 0.0]]))
-        if len(loc):
-            out.append(float(np.min(np.linalg.norm(loc - p, axis=1))))
+        # two rays: the exact float64 test against every triangle (tens of ms) rather than a
+        # BVH built for them, which set_soft_tissue would rebuild on every move of the skin
+        t, hit = ray_triangle(p, np.array([0.0, -1.0, 0.0]), triangles)
+        hit &= t >= 0.0
+        if hit.any():
+            out.append(float(t[hit].min()))
     if not out:
         raise AnatomyError("the skin does not cover the back of the pelvis: cannot set the soft tissue")
     return float(np.mean(out))

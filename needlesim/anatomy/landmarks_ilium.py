@@ -134,11 +134,13 @@ def _notch_bay(silhouette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labels, count = ndimage.label(inside & ~silhouette)
     edge = ndimage.binary_dilation(~inside)
     centre_y = pixels[:, 0].mean()
-    bays = [i for i in range(1, count + 1) if (edge & (labels == i)).any() and np.argwhere(labels == i)[:, 0].mean() < centre_y]
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    row = np.bincount(labels.ravel(), weights=np.indices(labels.shape)[0].ravel(), minlength=count + 1)
+    open_to_hull = np.bincount(labels[edge], minlength=count + 1) > 0
+    bays = [i for i in range(1, count + 1) if open_to_hull[i] and row[i] / sizes[i] < centre_y]
     if not bays:
         raise LandmarkError("cannot find the greater sciatic notch: no concavity on the posterior border of the hip bone")
-    sizes = [np.sum(labels == i) for i in bays]
-    return labels == bays[int(np.argmax(sizes))], ndimage.distance_transform_edt(inside)
+    return labels == bays[int(np.argmax(sizes[bays]))], ndimage.distance_transform_edt(inside)
 
 
 def sciatic_notch_top(hip: trimesh.Trimesh, frame: PelvicFrame) -> np.ndarray:

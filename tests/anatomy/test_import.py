@@ -221,6 +221,21 @@ def test_a_cancelled_import_stops_and_leaves_nothing(segmented, tmp_path):
     _nothing_left(tmp_path / "scene")
 
 
+def test_the_built_scene_is_validated_once_by_the_pipeline(builtin, monkeypatch):
+    """The builder is asked not to validate: the pipeline's "validating" stage runs the same
+    validator right after (twice cost 2-3 s of every import)."""
+    seen = {}
+
+    def fake_build(*args, **kwargs):
+        seen.update(kwargs)
+        return builtin
+
+    monkeypatch.setattr(pipeline, "build_scene", fake_build)
+    raw = common.RawPelvis({}, None, "x", {})
+    assert pipeline._build(raw, None, None, ImportOptions(), {}, {}) is builtin
+    assert seen["validate"] is False
+
+
 def test_a_cancel_while_writing_removes_the_temporary_folder(builtin, tmp_path):
     with pytest.raises(ImportCancelled):
         pipeline.write_atomically(builtin, tmp_path / "scene", cancel=lambda: True)

@@ -171,3 +171,18 @@ def test_a_seed_the_search_failed_on_builds_and_validates(template):
     assert {"left S3 root", "right S3 root", "dural sac", "left superior gluteal artery"} <= set(scene.names)
     assert validate_scene(scene, lumen=scene.metadata["anatomy"].canal.lumen) == []  # nothing cuts bone
     assert stages[:3] == ["template landmarks", "warp", "landmarks carried and checked"] and "vessels" in stages
+
+
+def test_soft_tissue_over_psis_is_exact_on_a_slab():
+    """Each ilium a box whose most posterior point is known, the skin a plane 31.25 mm behind:
+    the depth in float64 (the exact ray path), not embree's float32 (errors ~1e-5 mm)."""
+    import trimesh
+
+    from needlesim.anatomy.individuals import set_soft_tissue, soft_tissue_over_psis
+
+    bones = {f"{s} ilium": trimesh.creation.box(extents=(20.0, 10.0, 30.0)).apply_translation((x, -100.123456789, 3.3))
+             for s, x in (("left", -60.0), ("right", 60.0))}
+    skin = trimesh.creation.box(extents=(400.0, 1.0, 300.0)).apply_translation((0.0, -105.123456789 - 31.25 - 0.5, 0.0))
+    assert soft_tissue_over_psis(skin, bones) == pytest.approx(31.25, abs=1e-9)
+    moved = set_soft_tissue(trimesh.creation.icosphere(subdivisions=4, radius=200.0), bones, 30.0)
+    assert soft_tissue_over_psis(moved, bones) == pytest.approx(30.0, abs=0.05)

@@ -110,8 +110,10 @@ def _build(raw: RawPelvis, lm: PelvisLandmarks, skin, options: ImportOptions, so
            progress: Callable[[float, str], None] | None = None) -> Scene:
     ilia = {k: m for k, m in search_bones.items() if k.endswith("ilium") and k not in raw.bones}
     try:
+        # validate=False: the pipeline's own "validating" stage runs the same validator once,
+        # with the import's message (validating twice cost 2-3 s per import)
         return build_scene(raw.bones, skin, params=options.params, landmarks=lm, marrow_faces=raw.marrow_faces,
-                           ilia=ilia, progress=progress,
+                           ilia=ilia, progress=progress, validate=False,
                            name=options.name or raw.name, description=_description(raw, options), source=source)
     except (AnatomyError, LandmarkError) as exc:
         raise ImportFailed(f"building the anatomy failed: {exc}; {PLACE_BY_HAND} if a landmark is misplaced") from None
