@@ -9,8 +9,9 @@ the vertex order.
 
 Landmarks (kebab-case; "left"/"right" are the patient's; definitions in the modules named):
 
-- ``left-asis``, ``right-asis``: the anterior superior iliac spines, the points where the
-  anterior pelvic plane (APP) touches each ilium (:mod:`.pelvic_frame`);
+- ``left-asis``, ``right-asis``: the anterior superior iliac spines, where the anterior pelvic
+  plane (APP, :mod:`.pelvic_frame`) touches each ilium: the centre of the touching cap
+  (:mod:`.landmarks_ilium`), within a few mm of the support vertex the frame passes through;
 - ``pubic-symphysis``: the most anterior-superior point of the symphysis, mid-gap
   (:mod:`.landmarks_ilium`);
 - ``{side}-psis``, ``{side}-entry``: the PSIS apex and the bone-marrow harvest entry, "the
@@ -222,11 +223,12 @@ def _ordered(points: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 def _hip_landmarks(
     bones: Mapping[str, trimesh.Trimesh], frame: PelvicFrame, midline: Plane, sacrum_samples: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """PSIS, entry, sciatic notch top and posterior SI joint on both sides."""
+    """ASIS, PSIS, entry, sciatic notch top and posterior SI joint on both sides."""
     points = {}
     for side in SIDES:
         ilium = bones[f"{side} ilium"]
         samples = _ilium.surface_samples(ilium, seed=0)
+        points[f"{side}-asis"] = _ilium.asis(ilium, samples, frame)
         points[f"{side}-psis"] = _ilium.psis(ilium, samples, frame)
         points[f"{side}-entry"] = _ilium.harvest_entry(ilium, samples, frame, midline)
         hip = trimesh.util.concatenate([ilium, bones[f"{side} ischium"], bones[f"{side} pubis"]])
@@ -346,8 +348,6 @@ def find_pelvis_landmarks(bones: Mapping[str, trimesh.Trimesh], *,
     frame = anterior_pelvic_plane(bones)
     midline = midline_plane(bones, frame)
     points = {
-        "left-asis": frame.left_asis,
-        "right-asis": frame.right_asis,
         "pubic-symphysis": _ilium.pubic_symphysis(
             _ilium.surface_samples(bones["left pubis"]), _ilium.surface_samples(bones["right pubis"]), frame
         ),

@@ -18,6 +18,9 @@ APP, so neutral ``-y`` is "up, towards the operator".
 The APP is a supporting plane of the pelvis: every point of the ilia and pubes lies behind it.
 It is found by a fixed-point iteration: take the most anterior vertex of each ilium and each
 pubis along the current ``y``, put the plane through them, repeat (it settles in a few steps).
+The frame passes through those support vertices; the ``*-asis`` *landmarks* are the centres of
+the regions where the plane touches each ilium (:func:`.landmarks_ilium.asis`), a few mm from
+the vertices and, unlike them, stable under surface noise.
 """
 
 from __future__ import annotations

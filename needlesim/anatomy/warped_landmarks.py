@@ -17,9 +17,10 @@ warped bone, relative to the template, so nothing here is tuned to one pelvis:
   the template.
 
 Definitions are kept: a foramen axis is recomputed from the mapped dorsal and ventral
-centres, the canal axis is refitted to the mapped centreline, the ASISs and the neutral
-(APP) frame are found again on the warped bones (:func:`anterior_pelvic_plane`, a supporting
-plane, which a warp moves), and the mid-sagittal planes are mapped by the warp's local
+centres, the canal axis is refitted to the mapped centreline, the neutral (APP) frame and the
+ASISs (where that plane touches the ilia) are found again on the warped bones
+(:func:`anterior_pelvic_plane`, a supporting plane, which a warp moves, and
+:func:`.landmarks_ilium.asis`), and the mid-sagittal planes are mapped by the warp's local
 Jacobian.
 """
 
@@ -32,6 +33,7 @@ from types import MappingProxyType
 import numpy as np
 import trimesh
 
+from needlesim.anatomy import landmarks_ilium as _ilium
 from needlesim.anatomy.landmarks import PelvisLandmarks
 from needlesim.anatomy.params import AnatomyError
 from needlesim.anatomy.pelvic_frame import Plane, anterior_pelvic_plane
@@ -107,7 +109,9 @@ def warp_landmarks(lm: PelvisLandmarks, warp: Warp, bones: Mapping[str, trimesh.
     mapped = warp(np.array([lm.points[n] for n in names]))
     points = dict(zip(names, mapped))
     frame = anterior_pelvic_plane(bones)
-    points["left-asis"], points["right-asis"] = frame.left_asis, frame.right_asis
+    for side in ("left", "right"):
+        ilium = bones[f"{side} ilium"]
+        points[f"{side}-asis"] = _ilium.asis(ilium, _ilium.surface_samples(ilium, seed=0), frame)
     polyline = warp(np.asarray(lm.canal_polyline))
     return replace(lm, points=MappingProxyType({k: _frozen(v) for k, v in points.items()}),
                    axes=MappingProxyType(_axes(points, polyline, lm.axes)), canal_polyline=_frozen(polyline),

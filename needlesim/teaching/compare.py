@@ -2,7 +2,7 @@
 
 ``compare(a, b)`` reads two reports (usually a safe aim ``a`` and an unsafe one ``b``) and
 says how ``b`` differs from ``a``: the aim ("16 deg more medial and 20 mm deeper") and
-what that does ("touches the left S2 root at 78.2 mm instead of 31.1 mm clearance").
+what that does ("touches the left S2 root at 78.2 mm instead of 30.0 mm clearance").
 """
 
 from __future__ import annotations

@@ -103,16 +103,21 @@ def test_template_landmarks_are_the_scenes_own(template, carried):
 def test_carried_landmarks_are_the_warped_template_landmarks(carried):
     t_lm, _, warp, _, w_lm = carried
     for k, p in t_lm.points.items():
-        if not k.endswith("-asis"):  # the ASISs are the APP's support points, found again
+        if not k.endswith("-asis"):  # the ASISs are found again where the warped APP touches the ilia
             np.testing.assert_allclose(w_lm.points[k], warp(p[None])[0], atol=1e-9)
     np.testing.assert_allclose(w_lm.canal_polyline, warp(np.asarray(t_lm.canal_polyline)), atol=1e-9)
     dorsal, direction = w_lm.axes["left-s3-foramen"]
     to_ventral = w_lm.points["left-s3-ventral-foramen"] - dorsal
     np.testing.assert_allclose(direction, to_ventral / np.linalg.norm(to_ventral), atol=1e-12)
-    # the neutral frame is the warped pelvis's own: origin mid-ASIS, x along the ASIS line
+    # the neutral frame is the warped pelvis's own: origin midway between its APP support points
+    from needlesim.anatomy.pelvic_frame import anterior_pelvic_plane
+
+    frame = anterior_pelvic_plane(carried[3])
     n = w_lm.neutral_matrix
-    mid = (w_lm.points["left-asis"] + w_lm.points["right-asis"]) / 2
-    np.testing.assert_allclose(n[:3, :3] @ mid + n[:3, 3], 0.0, atol=1e-9)
+    np.testing.assert_allclose(n[:3, :3] @ ((frame.left_asis + frame.right_asis) / 2) + n[:3, 3], 0.0, atol=1e-9)
+    for side in ("left", "right"):  # and the ASISs lie where that plane touches the bone
+        y = (n[:3, :3] @ w_lm.points[f"{side}-asis"] + n[:3, 3])[1]
+        assert -3.0 - 1e-9 <= y <= 1e-9, (side, y)
     # the mid-plane normal maps by the inverse transpose: still normal to warped in-plane steps
     p, nrm = t_lm.sacral_midline.point, t_lm.sacral_midline.normal
     t = np.cross(nrm, [0.0, 0.0, 1.0])

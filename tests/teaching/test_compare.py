@@ -16,10 +16,10 @@ def test_the_envelope_centre_against_the_nam_aim(builtin_scene):
     assert c.difference == AimDifference(-76.0, -4.5, 20.0, 0.0, True)
     s2a = safe.evaluation.contact("left S2 root").clearance_mm
     s2b = nam.evaluation.contact("left S2 root").contact_depth_mm
-    assert round(s2a, 1) == 31.1 and round(s2b, 1) == 78.2  # docs/case-reports.md
+    assert round(s2a, 1) == 30.0 and round(s2b, 1) == 78.2  # docs/case-reports.md
     assert c.structure == "left S2 root"
     assert c.text == ("76 deg more medial, 4.5 deg more cephalad and 20 mm deeper: "
-                      "touches the left S2 root at 78.2 mm instead of 31.1 mm clearance")
+                      "touches the left S2 root at 78.2 mm instead of 30.0 mm clearance")
     assert c.details[0] == "verdict: safe -> danger"
     assert any("only the second leaves the left ilium through the sacroiliac joint at 53.9 mm" in d for d in c.details)
 
@@ -29,7 +29,7 @@ def test_the_other_way_round_says_what_the_safe_aim_avoids(builtin_scene):
     nam = run_scenario(load_scenario("nam2019-left-s2"), scene=builtin_scene)
     c = compare(nam, safe)
     assert c.text == ("76 deg more lateral, 4.5 deg more inferior and 20 mm shallower: "
-                      "clears the left S2 root by 31.1 mm instead of touching it at 78.2 mm")
+                      "clears the left S2 root by 30.0 mm instead of touching it at 78.2 mm")
 
 
 def test_only_depth_differs(builtin_scene):
