@@ -144,3 +144,52 @@ def test_the_needle_looks_as_pyvista_draws_it(qtbot):
         pl.close()
     assert (images[0] != images[0][0, 0]).any(axis=-1).sum() > 2000  # the needle is in the picture
     assert np.array_equal(images[0], images[1])
+
+
+def test_a_new_text_repaints_its_label_alone_over_what_its_parents_draw(make_window, qtbot):
+    """A changing label paints what its parent draws under it and then its text (opaque):
+    a new envelope text repaints neither its group box nor the panel behind it, and what
+    it paints under the text is what the window shows there without it."""
+    from PySide6.QtCore import QEvent, QObject, QPoint, QRect
+    from PySide6.QtGui import QImage, QRegion
+    from PySide6.QtWidgets import QApplication
+
+    w = make_window()
+    s, panel = w.session, w.risk_panel
+    s.update(lateral_deg=0.0, inferior_deg=0.0, depth_mm=60.0)
+    qtbot.wait(50)
+
+    class Paints(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[object] = []
+
+        def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt name)
+            if event.type() == QEvent.Type.Paint:
+                self.seen.append(obj)
+            return False
+
+    paints = Paints()
+    QApplication.instance().installEventFilter(paints)
+    try:
+        before = panel.envelope.text()
+        s.update(lateral_deg=1.0)  # the envelope's lateral rule reads a new angle
+        assert panel.envelope.text() != before
+        qtbot.wait(50)
+    finally:
+        QApplication.instance().removeEventFilter(paints)
+    assert panel.envelope in paints.seen
+    group = panel.envelope.parentWidget()
+    assert group not in paints.seen and panel not in paints.seen  # nor the panel for the path strip
+    assert panel.strip in paints.seen and panel.strip.parentWidget() not in paints.seen
+    for label in (panel.envelope, panel.path, panel.reasons, w.status):
+        # what the window shows there while the label is empty (every ancestor painted) is
+        # the backdrop the label paints under its text
+        text, geometry = label.text(), label.geometry()
+        label.setText("")  # (its new height is laid out later: the place is the same now)
+        behind = QImage(label.size(), QImage.Format.Format_ARGB32_Premultiplied)
+        w.render(behind, QPoint(0, 0), QRegion(QRect(label.mapTo(w, QPoint(0, 0)), label.size())))
+        label.setText(text)
+        assert label.geometry() == geometry
+        shown = w.grab(QRect(0, 0, 1, 1)).toImage().format()  # the display's colour depth
+        assert label._render_backdrop().convertToFormat(shown) == behind.convertToFormat(shown), text
