@@ -70,6 +70,32 @@ def test_playback_pauses_where_the_engine_says_the_needle_touches_the_root(make_
     assert p.position_mm == 20.0 and "soft tissue" in p.depth_label.text()
 
 
+def test_a_hidden_playback_does_no_work_per_move_and_is_current_when_shown_or_used(make_window, qtbot, monkeypatch):
+    import needlesim.gui.playback_dock as playback_dock
+
+    w = make_window()
+    p = w.teaching.playback_panel
+    built = []
+    real = playback_dock.Playback
+    monkeypatch.setattr(playback_dock, "Playback", lambda scene, report: built.append(report) or real(scene, report))
+    w.teaching.show("map")  # the map's tab in front: the playback is hidden
+    qtbot.waitUntil(lambda: not p.active)
+    shown = p.depth_label.text()
+    for depth in (70.0, 80.0, 90.0):
+        w.session.update(lateral_deg=0.0, inferior_deg=0.0, depth_mm=depth)
+    assert built == [] and p.depth_label.text() == shown  # nothing built or written while hidden
+    p.step(-10.0)  # a keyboard step while hidden: from the current aim's full depth
+    assert len(built) == 1 and built[0].evaluation.depth_mm == 90.0
+    assert w.session.report.evaluation.depth_mm == pytest.approx(80.0)
+    w.session.update(depth_mm=100.0)
+    assert len(built) == 1
+    w.teaching.show("playback")  # shown: built once, for the aim now
+    qtbot.waitUntil(lambda: p.active)
+    assert len(built) == 2 and p.playback.depth_mm == 100.0 and "100.0 mm" in p.depth_label.text()
+    w.session.update(depth_mm=101.0)  # shown: follows every move
+    assert len(built) == 3 and "101.0 mm" in p.depth_label.text()
+
+
 def test_the_map_cell_under_the_aim_has_the_verdict_of_check_and_a_click_sets_the_aim(qtbot, analytic_scene):
     from matplotlib.backend_bases import MouseEvent
 
