@@ -118,8 +118,8 @@ def add_needle_actor(plotter: pv.Plotter, mesh: pv.PolyData, *, name: str, opaci
     """Add ``mesh`` (per-cell ``RGB`` colours, filled by :func:`fill_mesh`) smoothly shaded,
     fed through VTK's normals filter alone. ``add_mesh(smooth_shading=True, scalars=...)``
     puts two Python algorithms (pyvista's smooth shading and active scalars) between the
-    mesh and its mapper, and they ran on every change of the needle: about 5 ms of each
-    slider move's draw. The filter is the one those algorithms run, with their settings, so
+    mesh and its mapper, and they ran inside the draw of every slider move (several ms
+    under software OpenGL, see docs/performance.md). The filter is the one those algorithms run, with their settings, so
     the normals and the pixels are the same."""
     from vtkmodules.vtkFiltersCore import vtkPolyDataNormals
 
