@@ -40,6 +40,9 @@ HISTORY_LIMIT = 200
 #: (the ischium, seen past the ilium) is not what a click on the skin means, and the
 #: nearest bone point is taken instead.
 PICK_REACH_MM = 100.0
+#: Appended to a scene's source once its anatomy is rebuilt on corrected landmarks (the
+#: Landmarks dock); :attr:`Session.scene_base` keeps the source it was corrected from.
+CORRECTED = " (landmarks corrected)"
 
 
 def default_trajectory(scene: Scene) -> Trajectory:
@@ -70,6 +73,10 @@ class Session:
     def __init__(self, scene: Scene, *, scene_source: str = "builtin", trajectory: Trajectory | None = None) -> None:
         self.scene = scene
         self.scene_source = scene_source
+        #: The source of the scene the current one was corrected from (its landmarks moved and
+        #: its anatomy rebuilt on them), or None: a session file records this source and the
+        #: scene's landmarks, and reopens on them (``session_io``).
+        self.scene_base: str | None = None
         self.trajectory = trajectory or default_trajectory(scene)
         self.envelope = load_envelope(DEFAULT_ENVELOPE)
         self.margin_mm = DEFAULT_MARGIN_MM
@@ -162,7 +169,16 @@ class Session:
 
     def set_scene(self, scene: Scene, source: str) -> None:
         """Show another scene; keep the aim when its entry exists there too."""
-        self.scene, self.scene_source = scene, source
+        self._set_scene(scene, source, None)
+
+    def set_corrected_scene(self, scene: Scene) -> None:
+        """Show ``scene``, the current one with corrected landmarks (and its anatomy rebuilt on
+        them): its source is the uncorrected one's, marked :data:`CORRECTED`."""
+        base = self.scene_base if self.scene_base is not None else self.scene_source
+        self._set_scene(scene, base + CORRECTED, base)
+
+    def _set_scene(self, scene: Scene, source: str, base: str | None) -> None:
+        self.scene, self.scene_source, self.scene_base = scene, source, base
         keep = not isinstance(self.trajectory.entry, str) or self.trajectory.entry in scene.landmarks
         self._undo.clear()
         self._redo.clear()
@@ -175,8 +191,9 @@ class Session:
         file already validated whole (``session_io.read_session`` and its scene): every
         field is set before any signal is sent, so a listener never sees half a session."""
         new_scene = scene is not self.scene
+        self.scene_source, self.scene_base = data.scene_source, data.scene_base
         if new_scene:
-            self.scene, self.scene_source = scene, data.scene
+            self.scene = scene
             self._undo.clear()
             self._redo.clear()
         self.envelope = data.envelope_obj if data.envelope_obj is not None else load_envelope(data.envelope)
@@ -347,4 +364,6 @@ def _pt(p) -> tuple[float, float, float]:
 
 
 def scene_label(source: str) -> str:
+    if source.endswith(CORRECTED):
+        return scene_label(source[:-len(CORRECTED)]) + CORRECTED
     return "built-in scene" if source == "builtin" else Path(source).name

@@ -5,16 +5,36 @@ or foreign file is a :class:`SessionError` and changes nothing.
 The whole file is checked before anything is used (:func:`read_session`): it is a regular
 file under its size limit (``core.io.files``), parses without deep nesting, every field has
 its type and range (one pydantic schema, ``core.io.schema``), the envelope is known, the
-backend exists, every trajectory is valid. The GUI then checks the trajectories against
-the scene and applies everything in one step.
+backend exists, every trajectory is valid. :func:`session_scene` then makes the scene the
+session opens on and checks the trajectories against it; the GUI applies everything in one
+step.
+
+Corrected landmarks
+-------------------
+A scene whose anatomy was rebuilt on corrected landmarks (the app's Landmarks dock) exists
+only in memory: ``scene`` names the source it was corrected from
+(:attr:`.session.Session.scene_base`, e.g. ``"builtin"``) and ``landmarks`` holds every
+landmark of the corrected scene, ``name -> [x, y, z]`` (RAS mm, finite, at most
+:data:`MAX_LANDMARKS`), in the file itself so the two cannot part, with
+``landmark_confidence`` (name -> 0..1: the search's confidence the review kept, so the
+reopened Landmarks dock still colours the doubtful ones). Such a file is version 2
+(an older needlesim refuses it rather than open the uncorrected anatomy); a file without
+``landmarks`` is still written as version 1. Opening loads the source and applies the
+landmarks with :func:`needlesim.anatomy.corrected.apply_landmarks`, the code path of
+``--landmarks FILE``: every name known, every point within 15 mm of the bone and on its side,
+and the dural sac, roots, nerves and vessels rebuilt (20-40 s, on the GUI's worker) when a
+landmark they are built from moved. A session saved before this (its scene named
+``"... (landmarks corrected)"``, no landmarks) is refused with what was lost.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Callable, Literal, Optional, Union
+
+import numpy as np
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,12 +43,14 @@ from .core.errors import NeedlesimError
 from .core.geometry.raycast import Backend
 from .core.io.files import read_text
 from .core.io.schema import STRICT, Name, Number, Vec3, number, parse_json, validate
+from .core.model.scene import Scene
 from .core.model.trajectory import Trajectory
 from .core.verdict.envelope import Envelope, load_envelope
-from .session import Session
+from .session import CORRECTED, Session
 
 FORMAT = "needlesim-session"
-VERSION = 1
+#: The newest version read and written: 2 when the file holds corrected landmarks, else 1.
+VERSION = 2
 #: Most saved trajectories a session may hold: far more than anyone names by hand (a sweep
 #: writes a table, not a session). The GUI lists each one in a widget, and PySide6 6.12 on
 #: Python 3.11 drops a reference to ``None`` on every void Qt call (about 5 per listed aim;
@@ -37,6 +59,10 @@ VERSION = 1
 MAX_SAVED = 1_000
 #: The range of the caution margin, mm (as :meth:`Session.set_settings` enforces).
 MARGIN_RANGE_MM = (0.0, 50.0)
+#: Most corrected landmarks a session may hold. A pelvis has about 40 (docs/anatomy.md,
+#: "Landmarks, found by geometry"; a foramen row per sacral level and side); 256 leaves room
+#: for any number of levels while a file of thousands of points is refused unread.
+MAX_LANDMARKS = 256
 
 
 class SessionError(NeedlesimError):
@@ -87,6 +113,9 @@ class _SessionSpec(BaseModel):
     compare: Optional[Name] = None
     camera: Optional[_CameraSpec] = None
     harvest: Optional[_HarvestSpec] = None
+    landmarks: Optional[dict[Name, Vec3]] = Field(default=None, min_length=1, max_length=MAX_LANDMARKS)
+    landmark_confidence: dict[Name, number(0.0, 1.0)] = Field(  # type: ignore[valid-type]
+        default_factory=dict, max_length=MAX_LANDMARKS)
 
 
 @dataclass(frozen=True)
@@ -101,12 +130,28 @@ class SessionData:
     camera: dict[str, Any] | None
     envelope_obj: Envelope | None = None
     harvest: Any = None  #: a :class:`needlesim.teaching.harvest.HarvestPlan`, or None
+    #: The corrected landmarks (name -> (3,) float, RAS mm) to apply to ``scene``, or None.
+    landmarks: dict[str, np.ndarray] | None = None
+    #: The confidence of some of ``landmarks`` (the search's, kept through the review), 0..1.
+    landmark_confidence: dict[str, float] = field(default_factory=dict)
+    path: str = ""  #: the file read
+
+    @property
+    def scene_base(self) -> str | None:
+        """The source the session's scene was corrected from (:attr:`.Session.scene_base`)."""
+        return self.scene if self.landmarks is not None else None
+
+    @property
+    def scene_source(self) -> str:
+        """The source of the scene the session opens on, as :attr:`.Session.scene_source`."""
+        return self.scene + CORRECTED if self.landmarks is not None else self.scene
 
 
 def session_to_dict(session: Session) -> dict:
-    return {
-        "format": FORMAT, "version": VERSION, "needlesim_version": __version__,
-        "scene": session.scene_source,
+    corrected = session.scene_base is not None
+    doc = {
+        "format": FORMAT, "version": VERSION if corrected else 1, "needlesim_version": __version__,
+        "scene": session.scene_base if corrected else session.scene_source,
         "trajectory": session.trajectory.to_dict(),
         "envelope": session.envelope.name, "margin_mm": session.margin_mm, "backend": session.backend.value,
         "saved": {k: t.to_dict() for k, t in session.saved.items()},
@@ -114,6 +159,14 @@ def session_to_dict(session: Session) -> dict:
         "camera": session.camera,
         "harvest": None if session.harvest is None else session.harvest.to_dict(),
     }
+    if corrected:
+        from .anatomy.review_model import scene_confidence
+
+        doc["landmarks"] = {k: [float(x) for x in np.asarray(p, dtype=np.float64).reshape(3)]
+                            for k, p in session.scene.landmarks.items()}
+        confidence = scene_confidence(session.scene)[0]
+        doc["landmark_confidence"] = {k: float(confidence[k]) for k in doc["landmarks"] if k in confidence}
+    return doc
 
 
 def save_session(path: str | Path, session: Session) -> Path:
@@ -130,7 +183,7 @@ def save_session(path: str | Path, session: Session) -> Path:
 def read_session(path: str | Path) -> SessionData:
     """Parse and validate a whole session file (nothing is applied)."""
     path = Path(path)
-    doc = parse_json(read_text(path, "session", SessionError), str(path), SessionError)
+    doc = _parse(read_text(path, "session", SessionError), path)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SessionError(f"{path}: not a needlesim session file")
     version = doc.get("version")
@@ -139,7 +192,13 @@ def read_session(path: str | Path) -> SessionData:
     if isinstance(doc.get("saved"), dict) and len(doc["saved"]) > MAX_SAVED:
         raise SessionError(f"{path}: {len(doc['saved']):,} saved trajectories is over the limit of {MAX_SAVED:,} "
                            "(save a sweep as a table instead)")
+    if isinstance(doc.get("landmarks"), dict) and len(doc["landmarks"]) > MAX_LANDMARKS:
+        raise SessionError(f"{path}: landmarks: {len(doc['landmarks']):,} corrected landmarks is over the limit of "
+                           f"{MAX_LANDMARKS:,}")
     spec = validate(_SessionSpec, doc, str(path), SessionError)
+    stray = sorted(set(spec.landmark_confidence) - set(spec.landmarks or {}))
+    if stray:
+        raise SessionError(f"{path}: landmark_confidence: {', '.join(map(repr, stray[:8]))} not in landmarks")
     try:
         envelope = load_envelope(spec.envelope)
         trajectory = _trajectory(spec.trajectory)
@@ -153,7 +212,92 @@ def read_session(path: str | Path) -> SessionData:
         scene=spec.scene, trajectory=trajectory, envelope=spec.envelope, margin_mm=float(spec.margin_mm),
         backend=spec.backend, saved=saved, compare=spec.compare if spec.compare in saved else None,
         camera=None if spec.camera is None else spec.camera.model_dump(), envelope_obj=envelope, harvest=harvest,
+        landmarks=None if spec.landmarks is None else {k: np.array(v, dtype=np.float64) for k, v in spec.landmarks.items()},
+        landmark_confidence={k: float(v) for k, v in spec.landmark_confidence.items()}, path=str(path),
     )
+
+
+def session_scene(data: SessionData, load: Callable[[str], Scene], *,
+                  progress: Callable[[float, str], None] | None = None) -> Scene:
+    """The scene ``data`` opens on, checked whole (nothing is applied).
+
+    Parameters
+    ----------
+    data : SessionData
+        From :func:`read_session`.
+    load : callable (source) -> Scene
+        Reads the scene the session names (``data.scene``: ``"builtin"`` or a manifest path);
+        it may return the scene already shown when that is the one.
+    progress : callable (fraction 0..1, message), optional
+        Told as each stage of a rebuild starts; raising from it cancels.
+
+    Returns
+    -------
+    Scene
+        ``load(data.scene)``, with the session's corrected landmarks applied (module docstring).
+
+    Raises
+    ------
+    SessionError
+        A corrected landmark does not fit the scene (named), the anatomy cannot be rebuilt on
+        them, or a trajectory's entry is not a landmark of the scene; one line naming the file.
+    NeedlesimError
+        ``load``'s own error (the scene cannot be read), or a cancelled rebuild.
+    """
+    where = data.path
+    if data.landmarks is None and data.scene.endswith(CORRECTED):
+        raise SessionError(f"{where}: the scene {data.scene!r} was saved without its corrected landmarks (by an older "
+                           f"needlesim): open {data.scene[:-len(CORRECTED)]!r}, Load the corrected landmarks (a markups "
+                           "file) in the Landmarks dock and Rebuild")
+    scene = load(data.scene)
+    if data.landmarks is not None:
+        from .anatomy.corrected import apply_landmarks
+        from .anatomy.review_model import RebuildCancelled
+
+        try:
+            scene = apply_landmarks(scene, data.landmarks, where=f"{where}: corrected landmarks",
+                                    confidence=data.landmark_confidence, record="landmarks_session",
+                                    progress=progress).scene
+        except RebuildCancelled:
+            raise
+        except NeedlesimError as exc:
+            raise SessionError(str(exc)) from None
+    for name, t in [("trajectory", data.trajectory), *data.saved.items()]:
+        if isinstance(t.entry, str):
+            try:
+                scene.landmark(t.entry)
+            except NeedlesimError as exc:
+                raise SessionError(f"{where}: {name}: {exc}") from None
+    return scene
+
+
+def _parse(text: str, path: Path) -> Any:
+    """The JSON of a session; a NaN or Infinity literal (refused by :func:`parse_json`) is
+    named by its field (``landmarks.left-psis.0``), so the user knows which value to fix."""
+    try:
+        return parse_json(text, str(path), SessionError)
+    except SessionError:
+        found = _non_finite(text)
+        if found is None:
+            raise
+        raise SessionError(f"{path}: {found[0]}: {found[1]} is not a finite number") from None
+
+
+def _non_finite(text: str) -> tuple[str, float] | None:
+    """(dotted field, value) of the first NaN or Infinity in ``text`` (already checked by
+    :func:`parse_json` for its size and nesting), or None."""
+    try:
+        doc = json.loads(text)
+    except (RecursionError, ValueError):
+        return None
+    stack: list[tuple[str, Any]] = [("", doc)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, float) and not np.isfinite(value):
+            return loc, value
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        stack.extend(reversed([(f"{loc}.{k}" if loc else str(k), v) for k, v in items]))
+    return None
 
 
 def _harvest(spec: _HarvestSpec):

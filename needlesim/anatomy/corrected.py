@@ -12,6 +12,9 @@ The file is checked whole before anything is used, and every fault is named in o
   another scene, or in another frame, is tens of mm off);
 - a left or right landmark must stay on its side of the scene's mid-plane between the ASISs.
 
+:func:`apply_landmarks` does the same for points given as a mapping (a session file keeps
+the corrected landmarks in its JSON: :mod:`needlesim.session_io`).
+
 Points equal to the scene's (within :data:`MOVED_MM`) change nothing. When a moved point is
 one the built anatomy is built from (:func:`used_by_build`: the foramina, the canal ends, the
 sciatic notch tops, the PSISs and the ASISs), and the scene has built anatomy, the dural sac,
@@ -35,6 +38,7 @@ from scipy.spatial import cKDTree
 
 from needlesim.anatomy.landmarks import LANDMARK_NAMES, SIDES
 from needlesim.anatomy.review import LandmarkFile, read_landmarks, rebuild_from_landmarks
+from needlesim.anatomy.review_model import RebuildCancelled
 from needlesim.core.errors import LandmarkError, ManifestError, NeedlesimError
 from needlesim.core.model.scene import Scene
 
@@ -59,11 +63,13 @@ class CorrectedScene:
 
     #: The scene with the file's landmarks (and, if ``rebuilt``, its anatomy rebuilt on them).
     scene: Scene
-    path: Path
+    #: The markups file (or, for :func:`apply_landmarks`, the ``where`` the points came from).
+    path: Path | str
     #: Names whose points the file changed or added, in the file's order.
     moved: tuple[str, ...]
     rebuilt: bool
-    #: SHA-256 of the file's bytes (a sweep table records it; ``map`` compares it).
+    #: SHA-256 of the file's bytes (a sweep table records it; ``map`` compares it); of the
+    #: points (:func:`points_sha256`) for :func:`apply_landmarks`.
     sha256: str
 
     def describe(self) -> str:
@@ -88,7 +94,7 @@ def _known(scene: Scene, name: str) -> bool:
     return name in scene.landmarks or name in LANDMARK_NAMES or bool(_FORAMEN.match(name))
 
 
-def _unknown_names(scene: Scene, names: list[str], path: Path) -> None:
+def _unknown_names(scene: Scene, names: list[str], path: str | Path) -> None:
     unknown = [n for n in names if not _known(scene, n)]
     if not unknown:
         return
@@ -116,7 +122,7 @@ def bone_distance_mm(scene: Scene, points: np.ndarray) -> np.ndarray:
     return out
 
 
-def _far_from_bone(scene: Scene, given: Mapping[str, np.ndarray], path: Path) -> None:
+def _far_from_bone(scene: Scene, given: Mapping[str, np.ndarray], path: str | Path) -> None:
     names = list(given)
     d = bone_distance_mm(scene, np.array([given[n] for n in names]))
     far = [(n, float(x)) for n, x in zip(names, d) if x > MAX_OFF_BONE_MM]
@@ -126,7 +132,7 @@ def _far_from_bone(scene: Scene, given: Mapping[str, np.ndarray], path: Path) ->
                             f"{MAX_OFF_BONE_MM:g} mm): is the file for another scene, or in another frame?")
 
 
-def _wrong_side(scene: Scene, given: Mapping[str, np.ndarray], path: Path) -> None:
+def _wrong_side(scene: Scene, given: Mapping[str, np.ndarray], path: str | Path) -> None:
     if not all(f"{s}-asis" in scene.landmarks for s in SIDES):
         return
     left, right = scene.landmarks["left-asis"], scene.landmarks["right-asis"]
@@ -136,6 +142,24 @@ def _wrong_side(scene: Scene, given: Mapping[str, np.ndarray], path: Path) -> No
     if wrong:
         raise LandmarkError(f"{path}: on the wrong side of the midline (between the scene's ASISs): "
                             f"{', '.join(wrong)}; a left landmark stays on the left, a right one on the right")
+
+
+def check_landmarks(scene: Scene, points: Mapping[str, np.ndarray], where: str) -> None:
+    """Check landmark ``points`` (RAS mm, finite) whole against ``scene`` (module docstring);
+    every message starts with ``where`` (the file, or a session's field, they came from).
+
+    Raises
+    ------
+    ManifestError
+        No point is given.
+    LandmarkError
+        An unknown name, a point far from the bone or on the wrong side; all of them named.
+    """
+    if not points:
+        raise ManifestError(f"{where}: no landmark is given")
+    _unknown_names(scene, list(points), where)
+    _far_from_bone(scene, points, where)
+    _wrong_side(scene, points, where)
 
 
 def check_landmarks_file(scene: Scene, path: str | Path) -> LandmarkFile:
@@ -152,9 +176,7 @@ def check_landmarks_file(scene: Scene, path: str | Path) -> LandmarkFile:
     read = read_landmarks(path)
     if not read.points:
         raise ManifestError(f"{path}: the markups file places no landmark")
-    _unknown_names(scene, list(read.points), path)
-    _far_from_bone(scene, read.points, path)
-    _wrong_side(scene, read.points, path)
+    check_landmarks(scene, read.points, str(path))
     return read
 
 
@@ -183,19 +205,56 @@ def apply_landmarks_file(scene: Scene, path: str | Path, *,
     """
     path = Path(path)
     read = check_landmarks_file(scene, path)
-    moved = tuple(n for n, p in read.points.items()
-                  if n not in scene.landmarks or np.linalg.norm(p - scene.landmarks[n]) > MOVED_MM)
-    points = {**scene.landmarks, **read.points}
-    rebuild = built_anatomy(scene) and any(used_by_build(n) for n in moved)
     sha = file_sha256(path)
-    key = (scene.landmarks_key, sha, str(path))
+    return _apply(scene, read.points, str(path), progress, "landmarks_file", {"path": str(path), "sha256": sha})
+
+
+def apply_landmarks(scene: Scene, points: Mapping[str, np.ndarray], *, where: str, record: str = "landmarks_given",
+                    confidence: Mapping[str, float] | None = None,
+                    progress: Callable[[float, str], None] | None = None) -> CorrectedScene:
+    """``scene`` with ``points`` (name -> (3,) float, RAS mm) in place of its landmarks: the
+    same checks and rebuild as :func:`apply_landmarks_file`, for points that come from
+    elsewhere (a session file). ``where`` starts every message; the scene's metadata gets
+    ``record`` -> ``{"path": where, "moved": [...], "rebuilt": bool}``. ``confidence`` (name
+    -> 0..1, default 1: placed by a person) goes into a rebuilt scene's landmark record.
+
+    Raises
+    ------
+    NeedlesimError
+        A point fails a check, or the anatomy cannot be rebuilt on them; one line, naming ``where``.
+    """
+    points = {str(k): np.asarray(v, dtype=np.float64).reshape(3) for k, v in points.items()}
+    bad = [k for k, p in points.items() if not np.all(np.isfinite(p))]
+    if bad:
+        raise LandmarkError(f"{where}: {', '.join(map(repr, bad))} has a non-finite coordinate")
+    check_landmarks(scene, points, where)
+    return _apply(scene, points, where, progress, record, {"path": where}, dict(confidence or {}))
+
+
+def _apply(scene: Scene, given: Mapping[str, np.ndarray], where: str, progress: Callable[[float, str], None] | None,
+           record: str, about: dict, confidence: dict[str, float] | None = None) -> CorrectedScene:
+    """The checked ``given`` points applied to ``scene`` (rebuilt where a build landmark moved)."""
+    moved = tuple(n for n, p in given.items()
+                  if n not in scene.landmarks or np.linalg.norm(p - scene.landmarks[n]) > MOVED_MM)
+    points = {**scene.landmarks, **given}
+    rebuild = built_anatomy(scene) and any(used_by_build(n) for n in moved)
+    digest = about.get("sha256") or points_sha256(given)
+    key = (scene.landmarks_key, digest, where, record, tuple(sorted((confidence or {}).items())))
     if _LAST.get("key") != key:
-        corrected = _rebuilt(scene, points, path, progress) if rebuild else scene.with_landmarks(points)
-        meta = {**(corrected.metadata or {}), "landmarks_file": {"path": str(path), "sha256": sha,
-                                                                 "moved": list(moved), "rebuilt": rebuild}}
+        taken = LandmarkFile(points, confidence, ()) if confidence else points
+        corrected = _rebuilt(scene, taken, where, progress) if rebuild else scene.with_landmarks(points)
+        meta = {**(corrected.metadata or {}), record: {**about, "moved": list(moved), "rebuilt": rebuild}}
         _LAST.clear()
         _LAST.update(key=key, scene=replace(corrected, metadata=meta))
-    return CorrectedScene(_LAST["scene"], path, moved, rebuild, sha)
+    return CorrectedScene(_LAST["scene"], Path(where) if record == "landmarks_file" else where, moved, rebuild, digest)
+
+
+def points_sha256(points: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 (hex) of named points: every name and its float64 coordinates, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(points):
+        h.update(name.encode() + b"|" + np.asarray(points[name], dtype=np.float64).tobytes())
+    return h.hexdigest()
 
 
 #: The last corrected scene of this process (a rebuild takes 20-40 s; a notebook, the app or a
@@ -203,12 +262,15 @@ def apply_landmarks_file(scene: Scene, path: str | Path, *,
 _LAST: dict = {}
 
 
-def _rebuilt(scene: Scene, points: Mapping[str, np.ndarray], path: Path,
+def _rebuilt(scene: Scene, points: Mapping[str, np.ndarray] | LandmarkFile, where: str,
              progress: Callable[[float, str], None] | None) -> Scene:
     try:
         return rebuild_from_landmarks(scene, points, progress=progress)
+    except RebuildCancelled:
+        raise
     except NeedlesimError as exc:
-        raise type(exc)(f"{path}: the anatomy cannot be rebuilt on these landmarks: {exc}") from None
+        raise type(exc)(f"{where}: the anatomy cannot be rebuilt on these landmarks: {exc}") from None
 
 
-__all__ = ["CorrectedScene", "apply_landmarks_file", "check_landmarks_file", "used_by_build", "MAX_OFF_BONE_MM"]
+__all__ = ["CorrectedScene", "apply_landmarks", "apply_landmarks_file", "check_landmarks", "check_landmarks_file",
+           "points_sha256", "used_by_build", "MAX_OFF_BONE_MM"]

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QFileD
 
 from ..anatomy.review_model import DOUBTFUL_BELOW, REVIEW_BELOW, Band, LandmarkReview
 from ..core.errors import NeedlesimError
+from ..session import CORRECTED  # noqa: F401 (the mark a rebuilt scene's source gets; its home is session.py)
 from ..viz.review_marks import ReviewMarks
 from .qt_utils import signals_blocked
 from .worker import submit_with_progress
@@ -31,8 +32,6 @@ from .worker import submit_with_progress
 ROW_COLORS = {Band.REVIEW: "#fde9b8", Band.DOUBTFUL: "#f7c6cc"}
 #: Radius of the drag handle, mm (a little larger than a landmark point on the bone).
 HANDLE_RADIUS_MM = 4.0
-#: Appended to the scene's source once its anatomy is rebuilt on corrected landmarks.
-CORRECTED = " (landmarks corrected)"
 
 
 class LandmarkPanel(QWidget):
@@ -296,8 +295,7 @@ class LandmarkPanel(QWidget):
             self.window.show_error("the rebuilt anatomy is not shown: another scene was opened while it was built")
             self.rebuilt.emit(None)
             return
-        source = self.session.scene_source
-        self.session.set_scene(scene, source if source.endswith(CORRECTED) else source + CORRECTED)
+        self.session.set_corrected_scene(scene)  # a saved session keeps its landmarks (session_io)
         self.window.statusBar().showMessage("Anatomy rebuilt on the corrected landmarks", 10000)
         self.rebuilt.emit(scene)
 

@@ -17,15 +17,16 @@ from ..core.errors import NeedlesimError
 from ..core.io.manifest import load_scene
 from ..core.model.scene import Scene
 from ..session import Controller, Session, scene_label
-from ..session_io import SessionError, read_session, save_session
+from ..session_io import save_session
 from ..viz.scene_view import SceneView, add_orientation_marker
 from .dialogs import ABOUT_HTML, MeshRolesDialog
 from .import_dialog import open_import_dialog
 from .landmark_dock import install_landmark_dock
 from .legend_dock import LegendDock
 from .picking import EntryPicker
-from .qt_utils import signals_blocked
+from .qt_utils import show_whole_tab_titles, signals_blocked
 from .risk_panel import RiskPanel
+from .session_open import SessionOpener
 from .structure_panel import StructurePanel
 from .text_view import TextLabel
 from .trajectory_panel import TrajectoryPanel
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
                                   lambda m: self.show_error(m, box=False), self)
         self.picker.armedChanged.connect(self._on_pick_armed)
         self._jobs: set = set()
+        self.session_opener = SessionOpener(self)
         self.interactive_detail = True
         self._idle = QTimer(self)
         self._idle.setSingleShot(True)
@@ -116,6 +118,7 @@ class MainWindow(QMainWindow):
 
         self.teaching = install_docks(self)
         self.landmark_dock = install_landmark_dock(self)  # gui/landmark_dock.py
+        QTimer.singleShot(0, lambda: show_whole_tab_titles(self))  # Qt makes the tab bars on first layout
         self.resizeDocks([left, right], [380, 360], Qt.Orientation.Horizontal)
         self.resizeDocks([left, structures], [560, 260], Qt.Orientation.Vertical)
 
@@ -369,34 +372,9 @@ class MainWindow(QMainWindow):
             self.set_view("posterior")
 
     def open_session(self, path: str | Path) -> bool:
-        """Load a session: the whole file is validated first (fields, envelope, backend,
-        margin, scene, every trajectory against that scene), then applied in one step; on
-        any error it is shown and nothing changes."""
-        try:
-            data = read_session(path)
-            scene = self._session_scene(data.scene)
-            for name, t in [("trajectory", data.trajectory), *data.saved.items()]:
-                if isinstance(t.entry, str):
-                    try:
-                        scene.landmark(t.entry)
-                    except NeedlesimError as exc:
-                        raise SessionError(f"{path}: {name}: {exc}") from None
-        except NeedlesimError as exc:
-            self.show_error(str(exc))
-            return False
-        self.session.apply_session(scene, data)
-        if data.camera:
-            self.view.set_camera_state(data.camera)
-            self.request_render()
-        self._add_recent(str(path))
-        return True
-
-    def _session_scene(self, source: str) -> Scene:
-        from ..core.io.builtin import builtin_scene_dir
-
-        if source == self.session.scene_source:
-            return self.session.scene
-        return self.scene_loader(builtin_scene_dir() if source == "builtin" else source)
+        """Load a session whole or not at all (gui/session_open.py): True when it is applied,
+        or being applied on the worker (``session_opener.finished`` tells the end)."""
+        return self.session_opener.open(path)
 
     def save_session(self, path: str | Path) -> bool:
         self.session.camera = self.view.camera_state()
@@ -474,6 +452,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
+        self.session_opener.close()
         self.plotter.close()  # pyvistaqt crashes at exit otherwise
         super().closeEvent(event)
 

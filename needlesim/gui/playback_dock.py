@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QStyle,
+                               QVBoxLayout, QWidget)
 
 from ..session import Session
 from ..teaching.playback import DEFAULT_SPEED_MM_S, STEP_MM, Playback, advance
@@ -36,10 +36,13 @@ class PlaybackPanel(QWidget):
         self.position_mm = 0.0
         self._pushing = False
         self._last = 0.0
-        self.play_button = QPushButton("▶ Play")
+        self.play_button = QPushButton("Play")
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
         self.play_button.setCheckable(True)
         self.play_button.setToolTip("Advance the needle from the skin (Space)")
-        self.restart_button = QPushButton("⏮ Skin")
+        # Qt's own media icons: a glyph such as U+23EE is missing from many fonts
+        self.restart_button = QPushButton("Skin")
+        self.restart_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaSkipBackward))
         self.speed = QDoubleSpinBox()
         self.speed.setRange(0.5, 100.0)
         self.speed.setValue(DEFAULT_SPEED_MM_S)
@@ -75,6 +78,14 @@ class PlaybackPanel(QWidget):
         session.report_changed.connect(self._on_report_changed)
         self._on_report_changed(session.report)
 
+    def _set_play_face(self, *, playing: bool) -> None:
+        text = "Pause" if playing else "Play"
+        if self.play_button.text() == text:  # every report asks: the button repaints only on a change
+            return
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setText(text)
+        self.play_button.setIcon(self.style().standardIcon(icon))
+
     # -- model -> widget -------------------------------------------------------------------
     def set_active(self, active: bool) -> None:
         """Only a shown playback follows every report; a hidden one (another tab in front)
@@ -93,7 +104,7 @@ class PlaybackPanel(QWidget):
         self.timer.stop()
         with signals_blocked(self.play_button):
             self.play_button.setChecked(False)
-            self.play_button.setText("▶ Play")
+            self._set_play_face(playing=False)
         if not self.active:
             self._stale = report
             return
@@ -151,11 +162,11 @@ class PlaybackPanel(QWidget):
                 self.seek(0.0)
             self._set_message_style("")
             self._last = time.monotonic()
-            self.play_button.setText("⏸ Pause")
+            self._set_play_face(playing=True)
             self.timer.start()
         else:
             self.timer.stop()
-            self.play_button.setText("▶ Play")
+            self._set_play_face(playing=False)
 
     def _on_tick(self, dt_s: float | None = None) -> None:
         now = time.monotonic()

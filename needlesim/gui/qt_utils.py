@@ -18,3 +18,14 @@ def signals_blocked(*objects: QObject) -> Iterator[None]:
     finally:
         for o, p in zip(objects, previous):
             o.blockSignals(p)
+
+
+def show_whole_tab_titles(window) -> None:
+    """Tabbed docks of ``window`` show their whole titles (scroll arrows when they do not
+    fit) rather than elided ones such as "Risk ..." and "Fluoros...". Call after tabifying."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QTabBar
+
+    for bar in window.findChildren(QTabBar):
+        bar.setElideMode(Qt.TextElideMode.ElideNone)
+        bar.setUsesScrollButtons(True)

@@ -36,10 +36,10 @@ def make_window(qtbot, settings, analytic_scene):
 
     made = []
 
-    def make(scene=None, **kwargs):
+    def make(scene=None, source="analytic", **kwargs):
         errors: list[str] = []  # every message shown (status bar, panel or box)
         boxes: list[str] = []   # the ones shown in a message box
-        w = MainWindow(Session(scene or analytic_scene, scene_source="analytic"), settings=settings,
+        w = MainWindow(Session(scene or analytic_scene, scene_source=source), settings=settings,
                        notify=boxes.append, **kwargs)
         w.messageShown.connect(errors.append)
         w.errors, w.boxes = errors, boxes

@@ -299,3 +299,25 @@ def test_landmarks_are_shown_and_can_be_named_or_hidden(make_window):
     assert len(w.view.labels.actors) == len(w.session.scene.landmarks)  # one name each
     w.landmarks_action.trigger()
     assert w.view._landmark_actors == [] and w.view.labels.actors == []
+
+
+def test_tabbed_docks_show_whole_titles_and_buttons_need_no_special_glyphs(make_window, qtbot):
+    """Seen on screen: tabs read "Risk ..." and "Fluoros...", and the playback's U+23EE glyph
+    drew as an empty box in a font without it. Titles are whole (scroll arrows if they do not
+    fit) and the media buttons use Qt's icons with plain text."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QTabBar
+
+    w = make_window()
+    qtbot.wait(10)
+    bars = [b for b in w.findChildren(QTabBar) if b.count()]
+    titles = {b.tabText(i) for b in bars for i in range(b.count())}
+    assert {"Risk map", "Fluoroscopy", "Advance the needle"} <= titles
+    assert all(b.elideMode() == Qt.TextElideMode.ElideNone for b in bars)
+    p = w.teaching.playback_panel
+    for button in (p.play_button, p.restart_button):
+        assert button.text().isascii() and not button.icon().isNull()
+    p.play_button.setChecked(True)
+    assert p.play_button.text() == "Pause"
+    p.play_button.setChecked(False)
+    assert p.play_button.text() == "Play"
