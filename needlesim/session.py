@@ -255,6 +255,8 @@ class Controller:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        #: (scene, envelope, (aim, margin, backend), report) of the last compared aim
+        self._compare: tuple | None = None
         for sig in (session.trajectory_changed, session.scene_changed):
             sig.connect(self._refresh)
         session.settings_changed.connect(self._refresh)
@@ -276,13 +278,22 @@ class Controller:
         self._refresh()
 
     def compare_report(self) -> RiskReport | None:
+        """The report of the saved trajectory chosen for comparison (``None``: none chosen,
+        or it cannot be evaluated). Evaluated once per saved aim, scene and setting, not
+        on every move of the current aim (the window and the comparison box both ask)."""
         s = self.session
         if s.compare is None:
             return None
+        key = (s.saved[s.compare], s.margin_mm, s.backend)
+        c = self._compare
+        if c is not None and c[0] is s.scene and c[1] is s.envelope and c[2] == key:
+            return c[3]
         try:
-            return check(s.scene, s.saved[s.compare], envelope=s.envelope, margin_mm=s.margin_mm, backend=s.backend)
+            report = check(s.scene, s.saved[s.compare], envelope=s.envelope, margin_mm=s.margin_mm, backend=s.backend)
         except NeedlesimError:
-            return None
+            report = None
+        self._compare = (s.scene, s.envelope, key, report)
+        return report
 
 
 class EntryRule(enum.Enum):

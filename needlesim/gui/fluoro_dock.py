@@ -38,6 +38,7 @@ class FluoroPanel(QWidget):
         self._job = None
         self._pending = False
         self.active, self._dirty = False, True
+        self._stale = False  #: a report came while hidden: draw when shown
         #: live: the needle follows every report; off (a practice exercise), it is drawn only
         #: as it was at the last :meth:`shoot`, as a C-arm shows only the shots taken
         self.live, self.shot_report = True, None
@@ -91,10 +92,12 @@ class FluoroPanel(QWidget):
         self.recast()
 
     def set_active(self, active: bool) -> None:
-        """Only a shown fluoroscope casts; a hidden one casts when it is shown again."""
+        """Only a shown fluoroscope casts and draws; a hidden one catches up when shown."""
         self.active = bool(active)
         if self.active and self._dirty:
             self.recast()
+        elif self.active and self._stale:
+            self._overlay()
 
     def recast(self) -> None:
         """Cast the bone image for the current C-arm on a worker thread (the latest wins)."""
@@ -134,6 +137,9 @@ class FluoroPanel(QWidget):
         """The radiograph with the needle (current, or at the last shot) as metal and its tip marked."""
         report = self.session.report if self.live else self.shot_report
         if self.image is None:
+            return
+        self._stale = not self.active
+        if self._stale:  # hidden (another tab in front): drawn when shown
             return
         needle = None if report is None else fluoro.report_needle(report)
         self.shown = fluoro.radiograph(self.image, needle=needle)

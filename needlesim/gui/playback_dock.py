@@ -31,6 +31,8 @@ class PlaybackPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.playback: Playback | None = None
+        self.active = True  # the raised tab at start (see set_active)
+        self._stale = None  # the report that came while hidden
         self.position_mm = 0.0
         self._pushing = False
         self._last = 0.0
@@ -77,11 +79,25 @@ class PlaybackPanel(QWidget):
         self._on_report_changed(session.report)
 
     def _set_play_face(self, *, playing: bool) -> None:
+        text = "Pause" if playing else "Play"
+        if self.play_button.text() == text:  # every report asks: the button repaints only on a change
+            return
         icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
-        self.play_button.setText("Pause" if playing else "Play")
+        self.play_button.setText(text)
         self.play_button.setIcon(self.style().standardIcon(icon))
 
     # -- model -> widget -------------------------------------------------------------------
+    def set_active(self, active: bool) -> None:
+        """Only a shown playback follows every report; a hidden one (another tab in front)
+        catches up when it is shown or used."""
+        self.active = bool(active)
+        if self.active:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        if self._stale is not None:
+            self._load(self._stale)
+
     def _on_report_changed(self, report) -> None:
         if self._pushing or report is None:
             return
@@ -89,6 +105,13 @@ class PlaybackPanel(QWidget):
         with signals_blocked(self.play_button):
             self.play_button.setChecked(False)
             self._set_play_face(playing=False)
+        if not self.active:
+            self._stale = report
+            return
+        self._load(report)
+
+    def _load(self, report) -> None:
+        self._stale = None
         self.playback = Playback(self.session.scene, report)
         self.position_mm = self.playback.depth_mm
         with signals_blocked(self.slider):
@@ -112,6 +135,7 @@ class PlaybackPanel(QWidget):
     # -- widget -> model -------------------------------------------------------------------
     def seek(self, depth_mm: float, *, from_slider: bool = False) -> None:
         """Put the tip at ``depth_mm`` (clipped to the playback's range) and show it."""
+        self._catch_up()
         if self.playback is None:
             return
         self.position_mm = min(max(float(depth_mm), 0.0), self.playback.depth_mm)
@@ -122,12 +146,14 @@ class PlaybackPanel(QWidget):
         self._push()
 
     def step(self, mm: float) -> None:
+        self._catch_up()  # from the current aim's position
         self.seek(self.position_mm + mm)
 
     def play(self) -> None:
         self.play_button.setChecked(True)
 
     def _on_play_toggled(self, on: bool) -> None:
+        self._catch_up()
         if self.playback is None:
             return
         if on:

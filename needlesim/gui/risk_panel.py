@@ -12,17 +12,18 @@ from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHeaderView, QLabel
 from ..core.verdict.risk import RiskReport
 from ..session import Session
 from ..viz.colors import HIGHLIGHT_COLOR, TISSUE_COLORS, VERDICT_COLORS
-from .text_view import TextLabel
+from .text_view import OpaqueOnParent, TextLabel
 
 #: Shown under the clearance table: what ``~`` before a clearance means.
 APPROX_NOTE = "~ = at most (far from the needle, not computed exactly)"
 
 
-class PathStrip(QWidget):
+class PathStrip(OpaqueOnParent):
     """The needle's path as a coloured strip from skin (left) to tip (right)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # repainted alone on every move
         self.segments: list = []
         self.depth = 1.0
         self.setMinimumHeight(34)
@@ -34,6 +35,7 @@ class PathStrip(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
         p = QPainter(self)
+        self.draw_backdrop(p)
         w, h = self.width() - 2, self.height() - 16
         for seg in self.segments:
             x0 = 1 + seg.start_mm / self.depth * w

@@ -43,7 +43,8 @@ class TeachingDocks:
         window.tabifyDockWidget(self.docks["fluoro"], self.docks["playback"])
         self.docks["map"].visibilityChanged.connect(self.map_panel.set_active)
         self.docks["fluoro"].visibilityChanged.connect(self.fluoro_panel.set_active)
-        self.docks["playback"].raise_()  # the map and the fluoroscope compute only when shown
+        self.docks["playback"].visibilityChanged.connect(self.playback_panel.set_active)
+        self.docks["playback"].raise_()  # the map, the fluoroscope and the playback work only when shown
         self.practice_panel = PracticePanel(window)
         dock = QDockWidget("Practice", window)
         dock.setWidget(self.practice_panel)

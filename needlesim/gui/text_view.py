@@ -11,12 +11,49 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QPainter, QTextDocument
+from PySide6.QtCore import QPoint, QSize, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QPainter, QPalette, QPixmap, QRegion, QTextDocument
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
-class TextLabel(QWidget):
+class OpaqueOnParent(QWidget):
+    """A widget that repaints on every move and paints its whole rectangle: first what its
+    parent alone draws there (rendered once per size and place), then its content. With
+    ``WA_OpaquePaintEvent`` Qt then repaints this widget alone, not the group box, panel,
+    dock and window behind it (a transparent widget repaints every ancestor up to the
+    first opaque one). Subclasses set the attribute and call :meth:`draw_backdrop` first."""
+
+    _backdrop: QPixmap | None = None
+
+    def draw_backdrop(self, painter: QPainter) -> None:
+        if self._backdrop is None or self._backdrop.deviceIndependentSize().toSize() != self.size():
+            self._backdrop = QPixmap.fromImage(self._render_backdrop())
+        painter.drawPixmap(0, 0, self._backdrop)
+
+    def _render_backdrop(self) -> QImage:
+        """The parent alone (not its children) under this widget, on the window colour
+        (the parent's own ancestors are plain panels), in 32-bit colour."""
+        ratio = self.devicePixelRatioF()
+        image = QImage(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)),
+                       QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(self.palette().color(QPalette.ColorRole.Window))
+        parent = self.parentWidget()
+        if parent is not None:
+            parent.render(image, QPoint(0, 0), QRegion(self.geometry()), QWidget.RenderFlag.DrawWindowBackground)
+        return image
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.type() in (event.Type.PaletteChange, event.Type.StyleChange, event.Type.ParentChange):
+            self._backdrop = None
+        super().changeEvent(event)
+
+    def moveEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self._backdrop = None
+        super().moveEvent(event)
+
+
+class TextLabel(OpaqueOnParent):
     """Rich or plain text, word-wrapped to the widget's width (``wrap=False``: one line,
     clipped). ``text()``/``setText()`` as on ``QLabel``; right-click copies the text."""
 
@@ -37,6 +74,7 @@ class TextLabel(QWidget):
         copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(self._doc.toPlainText()))
         self.addAction(copy)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # see OpaqueOnParent
         self.setText(text)
 
     def text(self) -> str:
@@ -90,6 +128,7 @@ class TextLabel(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
         painter = QPainter(self)
+        self.draw_backdrop(painter)
         self._needed_height(self.width())  # lays the text out at this width
         painter.setClipRect(self.rect())
         self._doc.drawContents(painter)

@@ -114,6 +114,34 @@ def fill_points(mesh: pv.PolyData, points: np.ndarray) -> None:
     mesh.Modified()
 
 
+def add_needle_actor(plotter: pv.Plotter, mesh: pv.PolyData, *, name: str, opacity: float = 1.0):
+    """Add ``mesh`` (per-cell ``RGB`` colours, filled by :func:`fill_mesh`) smoothly shaded,
+    fed through VTK's normals filter alone. ``add_mesh(smooth_shading=True, scalars=...)``
+    puts two Python algorithms (pyvista's smooth shading and active scalars) between the
+    mesh and its mapper, and they ran inside the draw of every slider move (several ms
+    under software OpenGL, see docs/performance.md). The filter is the one those algorithms run, with their settings, so
+    the normals and the pixels are the same."""
+    from vtkmodules.vtkFiltersCore import vtkPolyDataNormals
+
+    actor = plotter.add_mesh(mesh, scalars="RGB", rgb=True, render=False, pickable=False, name=name,
+                             opacity=opacity, smooth_shading=True)
+    normals = vtkPolyDataNormals()  # pyvista's compute_normals(cell_normals=False)
+    normals.SetComputeCellNormals(False)
+    normals.SetComputePointNormals(True)
+    normals.SetSplitting(False)
+    normals.SetConsistency(True)
+    normals.SetAutoOrientNormals(False)
+    normals.SetNonManifoldTraversal(True)
+    normals.SetFeatureAngle(30.0)
+    normals.SetInputData(mesh)
+    mapper = actor.GetMapper()
+    mapper.SetInputConnection(normals.GetOutputPort())  # the mesh's active cell scalars, direct colours
+    mapper.SetScalarModeToUseCellData()
+    mapper.SetColorModeToDirectScalars()
+    mapper.ScalarVisibilityOn()
+    return actor
+
+
 def needle_arrays(report: RiskReport, *, color: str | None = None, resolution: int = 20):
     """:func:`tube_arrays` of the needle of ``report``: skin puncture to tip at its real
     diameter, one cylinder per tissue stretch coloured by the tissue (or ``color``)."""

@@ -15,7 +15,7 @@ from .colors import (COMPARE_COLOR, HIGHLIGHT_COLOR, LANDMARK_COLOR, MARKER_COLO
                      group_of, structure_color)
 from .labels import LandmarkLabels
 from .needle_eye import NeedleEye
-from .needle_mesh import fill_mesh, fill_points, needle_arrays, needle_mesh, tube_arrays  # noqa: F401 (needle_mesh: API)
+from .needle_mesh import add_needle_actor, fill_mesh, fill_points, needle_arrays, needle_mesh, tube_arrays  # noqa: F401 (needle_mesh: API)
 
 #: Standard views: camera direction (from the focal point toward the camera) and view-up.
 VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
@@ -169,9 +169,8 @@ class SceneView:
             fill_mesh(mesh, *tube_arrays(np.zeros(3), np.array([0.0, 1.0, 0.0]), 1e-6, np.array([[0.0, 1e-6]]),
                                          np.zeros((1, 3), np.uint8), resolution=3))
             self._needle[key] = mesh
-            self._needle_actors.append(self.plotter.add_mesh(
-                mesh, scalars="RGB", rgb=True, render=False, pickable=False, name=f"needle:{key}",
-                opacity=0.55 if key == "compare" else 1.0, smooth_shading=True))
+            self._needle_actors.append(add_needle_actor(self.plotter, mesh, name=f"needle:{key}",
+                                                        opacity=0.55 if key == "compare" else 1.0))
         for key, size in (("hits", 11), ("entry", 14), ("tip", 12)):
             color = MARKER_COLORS[key]
             mesh = pv.PolyData(np.zeros((1, 3)))  # replaced on every update

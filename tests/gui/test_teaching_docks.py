@@ -70,6 +70,32 @@ def test_playback_pauses_where_the_engine_says_the_needle_touches_the_root(make_
     assert p.position_mm == 20.0 and "soft tissue" in p.depth_label.text()
 
 
+def test_a_hidden_playback_does_no_work_per_move_and_is_current_when_shown_or_used(make_window, qtbot, monkeypatch):
+    import needlesim.gui.playback_dock as playback_dock
+
+    w = make_window()
+    p = w.teaching.playback_panel
+    built = []
+    real = playback_dock.Playback
+    monkeypatch.setattr(playback_dock, "Playback", lambda scene, report: built.append(report) or real(scene, report))
+    w.teaching.show("map")  # the map's tab in front: the playback is hidden
+    qtbot.waitUntil(lambda: not p.active)
+    shown = p.depth_label.text()
+    for depth in (70.0, 80.0, 90.0):
+        w.session.update(lateral_deg=0.0, inferior_deg=0.0, depth_mm=depth)
+    assert built == [] and p.depth_label.text() == shown  # nothing built or written while hidden
+    p.step(-10.0)  # a keyboard step while hidden: from the current aim's full depth
+    assert len(built) == 1 and built[0].evaluation.depth_mm == 90.0
+    assert w.session.report.evaluation.depth_mm == pytest.approx(80.0)
+    w.session.update(depth_mm=100.0)
+    assert len(built) == 1
+    w.teaching.show("playback")  # shown: built once, for the aim now
+    qtbot.waitUntil(lambda: p.active)
+    assert len(built) == 2 and p.playback.depth_mm == 100.0 and "100.0 mm" in p.depth_label.text()
+    w.session.update(depth_mm=101.0)  # shown: follows every move
+    assert len(built) == 3 and "101.0 mm" in p.depth_label.text()
+
+
 def test_the_map_cell_under_the_aim_has_the_verdict_of_check_and_a_click_sets_the_aim(qtbot, analytic_scene):
     from matplotlib.backend_bases import MouseEvent
 
@@ -143,6 +169,58 @@ def test_the_fluoroscope_draws_the_needle_without_recasting(qtbot, monkeypatch, 
     assert len(calls) == 2 and panel.image.carm.orbit_deg == 90.0
     panel.tilt.setValue(12.0)
     assert panel.view_box.currentText() == "free angle" and len(calls) == 3
+
+
+def test_a_hidden_fluoroscope_does_not_redraw_and_shows_the_current_needle_when_shown(qtbot, monkeypatch,
+                                                                                      analytic_scene):
+    from needlesim.gui.fluoro_dock import FluoroPanel
+    from needlesim.session import Controller, Session
+    from needlesim.teaching import fluoro
+
+    s = Session(analytic_scene)
+    controller = Controller(s)  # psygnal holds it weakly: keep it
+    controller.refresh()
+    panel = FluoroPanel(s, run=sync, pixels=64)
+    qtbot.addWidget(panel)
+    panel.set_active(True)
+    drawn = []
+    real = fluoro.radiograph
+    monkeypatch.setattr(fluoro, "radiograph", lambda *a, **k: drawn.append(1) or real(*a, **k))
+    panel.set_active(False)  # another tab in front
+    for lat in (5.0, 10.0, 15.0):
+        s.update(lateral_deg=lat, depth_mm=90.0)
+    assert drawn == []  # nothing drawn while hidden
+    panel.set_active(True)  # shown: once, with the needle as it is now
+    assert len(drawn) == 1
+    want = real(panel.image, needle=fluoro.report_needle(s.report))
+    assert np.array_equal(panel.shown, want)
+    s.update(lateral_deg=20.0)
+    assert len(drawn) == 2  # shown: follows every move again
+
+
+def test_comparing_evaluates_the_saved_aim_once_not_on_every_move(make_window, monkeypatch):
+    import needlesim.session as session_module
+
+    w = make_window()
+    s = w.session
+    s.update(lateral_deg=30.0, inferior_deg=22.5, depth_mm=60.0)
+    s.save_current("centre")
+    s.set_compare("centre")
+    calls = []
+    real = session_module.check
+    monkeypatch.setattr(session_module, "check", lambda scene, t, **k: calls.append(t) or real(scene, t, **k))
+    for lat in (25.0, 26.0, 27.0):
+        s.update(lateral_deg=lat)
+    assert [t.lateral_deg for t in calls] == [25.0, 26.0, 27.0]  # the current aim only
+    reference = w.controller.compare_report()
+    assert reference.evaluation.trajectory == s.saved["centre"]
+    assert reference == real(s.scene, s.saved["centre"], envelope=s.envelope, margin_mm=s.margin_mm,
+                             backend=s.backend)
+    assert "centre" in w.teaching.compare_box.title()
+    s.set_settings(margin_mm=s.margin_mm + 1.0)  # a new margin: the saved aim is evaluated again
+    assert w.controller.compare_report().margin_mm == s.margin_mm
+    s.save_current("centre")  # saved again under the same name, at the current aim
+    assert w.controller.compare_report().evaluation.trajectory == s.trajectory
 
 
 def test_compare_box_states_the_difference(make_window):

@@ -134,13 +134,15 @@ def first_contact_depth(origin: np.ndarray, direction: np.ndarray, radius: float
     n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     nl = np.linalg.norm(n, axis=1, keepdims=True)
     n = np.divide(n, nl, out=np.zeros_like(n), where=nl > 0)
-    for sign in (1.0, -1.0):  # the two faces of the slab
-        t, hit = ray_triangle(origin, direction, tri + sign * radius * n[:, None, :])
-        best = np.where(hit & (t >= 0), np.minimum(best, t), best)
-    for k in range(3):
-        best = np.minimum(best, _ray_sphere(origin, direction, tri[:, k], radius))
-        best = np.minimum(best, _ray_capsule_side(origin, direction, tri[:, k], tri[:, (k + 1) % 3], radius))
-    return best
+    # each kind of feature in one stacked call (numpy's per-call cost dominates these
+    # small inputs): the two faces of the slab, then the three corners and the three edges
+    shift = radius * n[:, None, :]
+    t, hit = ray_triangle(origin, direction, np.concatenate([tri + shift, tri - shift]))
+    faces = np.where(hit & (t >= 0), t, np.inf).reshape(2, m).min(axis=0)
+    a = tri.transpose(1, 0, 2).reshape(3 * m, 3)          # corner k of every triangle, k = 0, 1, 2
+    b = tri[:, [1, 2, 0]].transpose(1, 0, 2).reshape(3 * m, 3)  # the next corner: edges a-b
+    edges = np.minimum(_ray_sphere(origin, direction, a, radius), _ray_capsule_side(origin, direction, a, b, radius))
+    return np.minimum(best, np.minimum(faces, edges.reshape(3, m).min(axis=0)))
 
 
 #: Slack on the bounding-sphere bounds, mm: far above their rounding error, far below
