@@ -86,6 +86,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def describe(scenario, report) -> str:
     """The text ``scenario show`` prints."""
+    from .core.model.results import clearance_text
+
     t = scenario.trajectory
     entry = t.entry if isinstance(t.entry, str) else ", ".join(f"{x:.1f}" for x in t.entry)
     wrap = lambda s: textwrap.fill(s, width=96, subsequent_indent="  ")  # noqa: E731
@@ -97,9 +99,7 @@ def describe(scenario, report) -> str:
     lines += [f"  - {r.text}" for r in report.reasons]
     lines.append(f"path: {report.evaluation.describe_path()}")
     near = sorted(report.evaluation.contacts, key=lambda c: c.clearance_mm)[:3]
-    lines.append("nearest: " + ", ".join(f"{c.structure} touches ({-c.clearance_mm:.1f} mm overlap)"
-                                         if c.clearance_mm < 0 else f"{c.structure} {c.clearance_mm:.1f} mm"
-                                         for c in near))
+    lines.append("nearest: " + ", ".join(f"{c.structure} {clearance_text(c.clearance_mm)}" for c in near))
     return "\n".join(lines)
 
 

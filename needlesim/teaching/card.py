@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from .._version import __version__
-from ..core.model.results import PathSegment
+from ..core.model.results import PathSegment, clearance_text
 from ..core.verdict.risk import RiskReport
 from ..viz.colors import COMPARE_COLOR, TISSUE_COLORS, VERDICT_COLORS
 from .compare import compare
@@ -64,14 +64,6 @@ class PlanCard:
         return self.aims[-1].verdict
 
 
-def _clearance_text(c) -> str:
-    """A clearance as the app's table says it: ``contact`` where the needle touches (with the
-    overlap, since a negative distance on paper reads as a typo), ``~`` for an upper bound."""
-    if c.touches:
-        return f"contact ({-c.clearance_mm:.1f} mm overlap)" if c.clearance_mm < 0 else "contact"
-    return f"{'' if c.clearance_exact else '~'}{c.clearance_mm:.1f} mm"
-
-
 def aim_card(report: RiskReport, label: str) -> AimCard:
     ev, t = report.evaluation, report.evaluation.trajectory
     entry = t.entry if isinstance(t.entry, str) else "(" + ", ".join(f"{x:.1f}" for x in t.entry) + ") mm RAS"
@@ -81,7 +73,8 @@ def aim_card(report: RiskReport, label: str) -> AimCard:
         aim=f"{t.side.value} entry {entry}: lateral {t.lateral_deg:g} deg, inferior {t.inferior_deg:g} deg, "
             f"depth {t.depth_mm:g} mm, needle {t.needle_diameter_mm:g} mm",
         verdict=report.verdict.value, reasons=tuple(r.text for r in report.reasons) or ("no rule is broken",),
-        clearances=tuple(f"{c.structure}: {_clearance_text(c)}" for c in near),
+        clearances=tuple(f"{c.structure}: {clearance_text(c.clearance_mm, exact=c.clearance_exact, touching='contact')}"
+                         for c in near),
         envelope_rules=tuple(c.describe() for c in report.envelope_checks),
         envelope_title=f"{report.envelope.title} ({report.envelope.citation})",
         path=ev.path, depth_mm=ev.depth_mm, backend=ev.backend.value)

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..core.model.results import PathSegment, Tissue
+from ..core.model.results import PathSegment, Tissue, clearance_text
 from ..core.model.scene import Scene
 from ..core.needle.breach import BreachKind
 from ..core.needle.engine import get_engine
@@ -82,12 +82,7 @@ class Frame:
     def nearest_text(self, n: int = 3) -> str:
         """The ``n`` nearest structures, e.g. ``"left S2 root touches (1.1 mm overlap), left
         S2 sleeve 12.3 mm"`` (a negative clearance is an overlap: the needle touches it)."""
-        def one(name: str, c: float) -> str:
-            if round(c, 1) > 0:
-                return f"{name} {c:.1f} mm"
-            return f"{name} touches ({-c:.1f} mm overlap)" if round(c, 1) < 0 else f"{name} touches"
-
-        return ", ".join(one(name, c) for name, c in self.clearances[:n])
+        return ", ".join(f"{name} {clearance_text(c)}" for name, c in self.clearances[:n])
 
 
 class Playback:

@@ -114,5 +114,15 @@ class Contact:
                 "needle_point": list(self.needle_point), "structure_point": list(self.structure_point)}
 
 
+def clearance_text(clearance_mm: float, *, exact: bool = True, touching: str = "touches") -> str:
+    """A clearance in words, as every read-out says it: ``"12.3 mm"``, ``"~32.2 mm"`` (an upper
+    bound), or, where the needle touches (:attr:`Contact.touches`), ``touching`` with the
+    overlap (a negative distance on screen or paper reads as a typo): ``"touches (1.1 mm
+    overlap)"``."""
+    if clearance_mm > 0.0:
+        return f"{'' if exact else '~'}{clearance_mm:.1f} mm"
+    return f"{touching} ({-clearance_mm:.1f} mm overlap)" if round(-clearance_mm, 1) > 0 else touching
+
+
 def _pt(p: np.ndarray) -> tuple[float, float, float]:
     return (float(p[0]), float(p[1]), float(p[2]))
