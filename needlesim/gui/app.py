@@ -119,8 +119,9 @@ def run(scene: Path | None = None, session_file: Path | None = None, *, screensh
     try:
         loaded = load_builtin_scene() if scene is None else load_scene(scene)
     except NeedlesimError as exc:
-        QMessageBox.critical(None, "needlesim", f"Cannot open the scene:\n{exc}")
         print(f"needlesim: error: {exc}", file=sys.stderr)
+        if screenshot is None:  # a scripted run (--screenshot) has nobody to click the box away
+            QMessageBox.critical(None, "needlesim", f"Cannot open the scene:\n{exc}")
         return 2
     window = MainWindow(Session(loaded, scene_source="builtin" if scene is None else str(scene)))
     if session_file is not None:
