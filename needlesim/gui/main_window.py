@@ -24,7 +24,7 @@ from .import_dialog import open_import_dialog
 from .landmark_dock import install_landmark_dock
 from .legend_dock import LegendDock
 from .picking import EntryPicker
-from .qt_utils import show_whole_tab_titles, signals_blocked
+from .qt_utils import close_interactor, show_whole_tab_titles, signals_blocked
 from .risk_panel import RiskPanel
 from .session_open import SessionOpener
 from .structure_panel import StructurePanel
@@ -453,7 +453,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.session_opener.close()
-        self.plotter.close()  # pyvistaqt crashes at exit otherwise
+        close_interactor(self.plotter)  # pyvistaqt crashes at exit otherwise
         super().closeEvent(event)
 
     def show_about(self) -> None:

@@ -29,3 +29,21 @@ def show_whole_tab_titles(window) -> None:
     for bar in window.findChildren(QTabBar):
         bar.setElideMode(Qt.TextElideMode.ElideNone)
         bar.setUsesScrollButtons(True)
+
+
+def close_interactor(plotter) -> None:
+    """Close a pyvistaqt interactor and drop its wrapper of the GL context and surface.
+
+    pyvistaqt 0.13 keeps ``context().surface()`` after ``close()``. That wrapper is not a
+    QObject, so PySide never learns that Qt freed the surface, and the next Qt object made at
+    the same address is handed the stale wrapper (a window's action came back as a
+    ``QSurface``). Forgetting it once the interactor is closed ends that.
+    """
+    plotter.close()
+    forget = getattr(plotter, "_forget_context", None)
+    if callable(forget):
+        forget()
+    else:  # other pyvistaqt versions: the same two attributes, when present
+        for name in ("_ctx", "_surface"):
+            if hasattr(plotter, name):
+                setattr(plotter, name, None)

@@ -124,9 +124,12 @@ class SessionOpener(QObject):
         self._end_dialog()
 
     def _on_progress(self, fraction: float, message: str) -> None:
-        if self.dialog is not None and not self._cancel.is_set():
-            self.dialog.setValue(int(round(1000 * fraction)))
-            self.dialog.setLabelText(f"{self._name}: {message}…")
+        dialog = self.dialog
+        if dialog is not None and not self._cancel.is_set():
+            # the label first: a modal dialog's setValue runs the event loop, where the job's
+            # end (queued behind this report) can close the dialog
+            dialog.setLabelText(f"{self._name}: {message}…")
+            dialog.setValue(int(round(1000 * fraction)))
 
     def _on_done(self, result) -> None:
         self.job = None

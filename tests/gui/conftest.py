@@ -57,6 +57,12 @@ def make_window(qtbot, settings, analytic_scene):
     assert not visible, f"windows left open: {visible}"
     alive = [p for p in pv_plotter._ALL_PLOTTERS.values() if not getattr(p, "_closed", True)]
     assert not alive, f"plotters left open: {alive}"
+    import gc
+
+    from PySide6.QtGui import QSurface
+
+    stale = [o for o in gc.get_objects() if type(o) is QSurface]
+    assert not stale, f"GL surface wrappers outlive their window: {stale}"
 
 
 def landmark_panel(window, qtbot):

@@ -129,3 +129,25 @@ def test_a_session_rebuilt_on_the_builtin_scene_reopens_on_the_same_anatomy(make
 
     kept, reopened = scene_confidence(after)[0], scene_confidence(s.scene)[0]
     assert reopened == pytest.approx(kept) and min(kept.values()) < 1.0
+
+
+def test_a_progress_report_overtaken_by_the_end_of_the_job_is_dropped(make_window, qtbot):
+    """The worker's last progress report and its result are both queued. A modal progress
+    dialog's ``setValue`` runs the event loop, so the result can end the dialog in the middle
+    of the report (CI: "'NoneType' object has no attribute 'setLabelText'")."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QProgressDialog
+
+    w = make_window()
+    opener = w.session_opener
+    opener._name = "Opening s.json"
+    opener.dialog = QProgressDialog("opening", "Cancel", 0, 1000, w)
+    opener.dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    opener.dialog.setMinimumDuration(0)
+    opener.dialog.canceled.connect(opener.cancel)
+    opener.dialog.show()
+    qtbot.waitExposed(opener.dialog)
+    opener._on_progress(0.25, "reading the scene")
+    QTimer.singleShot(0, opener._end_dialog)  # the job's end, queued behind the report
+    opener._on_progress(0.5, "building the roots")
+    assert opener.dialog is None
