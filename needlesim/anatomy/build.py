@@ -173,7 +173,7 @@ def build_scene(bones: Mapping[str, trimesh.Trimesh], skin: trimesh.Trimesh | No
     points = {k: tilt[:3, :3] @ p + tilt[:3, 3] for k, p in lm.points.items()}
     pt = lambda p: tilt[:3, :3] @ p + tilt[:3, 3]  # noqa: E731
     c = neural.canal
-    canal = Canal(c.centreline @ tilt[:3, :3].T + tilt[:3, 3], c.levels, c.free_profile_mm)
+    canal = Canal(c.centreline @ tilt[:3, :3].T + tilt[:3, 3], c.levels, c.free_profile_mm, c.lumen_from_arc)
     built = BuiltAnatomy(moved, canal,
                          {k: pt(p) for k, p in neural.tunnel_points.items()}, {k: pt(p) for k, p in neural.ganglia.items()},
                          tilt @ neutral, lm.transformed(tilt))

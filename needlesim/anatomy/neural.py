@@ -40,7 +40,7 @@ rather than allowed to cut bone; :attr:`.tubefit.Tube.thinned_fraction` records 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import trimesh
@@ -111,6 +111,9 @@ class Canal:
     centreline: np.ndarray
     levels: Mapping[str, float]
     free_profile_mm: np.ndarray
+    #: Arc (mm) from which the lumen counts, when a dural sac ending above the sacral canal
+    #: makes the roots run together from higher up (None: the canal's entrance).
+    lumen_from_arc: float | None = None
 
     @property
     def free_radius_mm(self) -> np.ndarray:
@@ -130,7 +133,8 @@ class Canal:
         angle = np.arctan2(np.sum(rel * v[k], axis=1), np.sum(rel * u[k], axis=1)) % (2 * np.pi)
         ray = np.round(angle / (2 * np.pi) * CANAL_RAYS).astype(int) % CANAL_RAYS
         reach = np.minimum(self.free_profile_mm[k, ray], CANAL_LUMEN_MAX_MM)
-        return (d <= reach) & (k >= self.levels["canal"])
+        start = self.levels["canal"] if self.lumen_from_arc is None else min(self.levels["canal"], self.lumen_from_arc)
+        return (d <= reach) & (k >= start)
 
     def at(self, arc_mm: float) -> np.ndarray:
         return point_at(self.centreline, arc_mm)
@@ -526,6 +530,7 @@ def build_neural(bones: Mapping[str, trimesh.Trimesh], lm: PelvisLandmarks, para
     distance = BoneDistance(list(bones.values()))
     canal = sacral_canal(lm, bones["sacrum"], distance._all, space, params)
     sac = dural_sac(canal, distance, params)
+    canal = _with_high_sac(canal, sac, params)
     tubes: dict[str, Tube] = {sac.name: sac}
     nerves = {}
     for side in SIDES:
@@ -543,6 +548,21 @@ def build_neural(bones: Mapping[str, trimesh.Trimesh], lm: PelvisLandmarks, para
             tubes[root.name] = root
             tubes[sleeve.name] = sleeve
     return NeuralAnatomy(canal, tubes, tunnels, ganglia)
+
+
+def _with_high_sac(canal: Canal, sac: Tube, params: AnatomyParams) -> Canal:
+    """``canal`` with its lumen reaching up to where the roots leave a sac that ends above the
+    sacral canal (its tip short of :data:`DESCENT_ENTRY_MM` inside the entrance).
+
+    There the roots leave the sac's end side by side and descend together (the cauda equina
+    in the lowest lumbar canal, whose bone a pelvis scene does not hold) into the sacral canal:
+    from the sac's end down, they run in the canal's lumen, where they may crowd as they do
+    below a lower sac. A sac ending lower leaves the canal as it is."""
+    entry = canal.levels["canal"] + DESCENT_ENTRY_MM
+    if sac.arc_mm[-1] - DESCENT_ENTRY_MM >= entry:
+        return canal
+    body_end = sac.arc_mm[-1] - min(params.sac_taper_mm, 0.5 * sac.arc_mm[-1])
+    return replace(canal, lumen_from_arc=float(max(np.floor(body_end - 2.0), 0.0)))
 
 
 def _avoid(built: list[Tube], sac: Tube, nerves: list[Tube]) -> tuple[np.ndarray, np.ndarray] | None:
