@@ -14,6 +14,8 @@ so an interrupted run keeps every individual it finished.
 Work is one task per individual: a process pool of ``workers`` (default every core; 1 runs
 in this process), or the Dask scheduler at ``scheduler``. The template goes to each worker
 once (a path or the built-in scene is reloaded there; an in-memory scene is shipped).
+A build that kills its worker process does not stop the others: it is retried, then
+isolated, and reported as died (:func:`_run_pool`).
 """
 
 from __future__ import annotations
@@ -188,18 +190,48 @@ def build_many(source: SceneSource, morphometries: Sequence, cache: BuildCache, 
     return [out[k] for k in range(len(morphometries))]
 
 
+#: Why an individual has no outcome when its build killed its process (not cached: it may
+#: have been memory pressure from builds beside it, so the next run tries it again).
+DIED = ("its build process died abruptly (killed by the system, most often for lack of memory, "
+        "or a crash in a native library); not cached, so the next run tries it again")
+
+
 def _run_pool(source, todo, cache, then, workers, finished) -> None:
-    with ProcessPoolExecutor(max_workers=workers, initializer=_pool_init, initargs=(source,)) as pool:
-        pending = {pool.submit(build_one, source, cache, m, then): k for k, m in todo}
+    """Build ``todo`` in a pool; a worker that dies breaks the pool and every task in it,
+    so the unfinished ones go to a fresh pool, and if that breaks too, each to a pool of
+    its own: the one that kills its process is reported (:data:`DIED`), the rest finish."""
+    left = _pool_pass(source, todo, cache, then, workers, finished)
+    if left:
+        left = _pool_pass(source, left, cache, then, workers, finished)
+    for k, m in left:
+        if _pool_pass(source, [(k, m)], cache, then, 1, finished):
+            finished(k, Outcome(m.seed, reason=DIED))
+
+
+def _pool_pass(source, todo, cache, then, workers, finished) -> list:
+    """One pool over ``todo``: the tasks left unfinished because a worker died."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    broken = []
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=_pool_init,
+                             initargs=(source,)) as pool:
+        pending = {pool.submit(build_one, source, cache, m, then): (k, m) for k, m in todo}
         try:
-            while pending:
+            while pending and not broken:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for f in done:
-                    finished(pending.pop(f), f.result())
+                    k, m = pending.pop(f)
+                    try:
+                        outcome = f.result()
+                    except BrokenProcessPool:
+                        broken.append((k, m))
+                    else:
+                        finished(k, outcome)
         except BaseException:
             for f in pending:
                 f.cancel()
             raise
+    return broken + list(pending.values()) if broken else []
 
 
 def _run_dask(address: str, source, todo, cache, then, finished) -> None:

@@ -151,3 +151,34 @@ def test_failed_builds_report_their_reason_and_are_cached(scene_dir, tmp_path, w
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(f"{cache.name(m)}.skipped.json" for m in morphs)
     again = build_many(source, morphs, cache, scheduler="tcp://127.0.0.1:9", progress=False)  # no scheduler there
     assert again == out[:0] + [type(o)(o.seed, reason=o.reason) for o in out]
+
+
+def _dies_on_seed_2(template, m, **kwargs):
+    """A build that kills its process (as the OOM killer or a crash in native code would)
+    for seed 2, and fails as an ordinary finding for the others."""
+    import os
+
+    if m.seed == 2:
+        os._exit(9)
+    raise AnatomyError(f"no left-psis on warped pelvis {m.seed}")
+
+
+def test_a_build_that_kills_its_worker_is_reported_and_the_others_finish(monkeypatch, scene_dir, tmp_path):
+    """A worker that dies abruptly breaks the whole process pool; the run goes on without
+    it, names the individual whose build died, keeps every other outcome, and caches no
+    verdict on the dead one (the next run tries it again)."""
+    from needlesim.sweeps.builds import BuildCache, build_many
+    from needlesim.sweeps.runner import SceneSource
+
+    monkeypatch.setattr(individuals, "make_individual", _dies_on_seed_2)  # the pool forks after this
+    morphs = [individuals.draw_morphometry(s) for s in (1, 2, 3, 4)]
+    cache = BuildCache(tmp_path / "cache", "analytic-template")
+    seen = []
+    out = build_many(SceneSource(path=str(scene_dir)), morphs, cache, workers=2, progress=False,
+                     on_outcome=seen.append)
+    assert [o.seed for o in out] == [1, 2, 3, 4] and sorted(o.seed for o in seen) == [1, 2, 3, 4]
+    assert out[1].result is None and "build process died" in out[1].reason
+    for o in (out[0], out[2], out[3]):
+        assert o.reason == f"AnatomyError: no left-psis on warped pelvis {o.seed}"
+    assert cache.lookup(morphs[1]) is None  # not cached: tried again next time
+    assert all(cache.lookup(m) == out[k].reason for k, m in enumerate(morphs) if k != 1)
