@@ -226,11 +226,12 @@ def _report_subject(args: argparse.Namespace):
 
 def card_images(scene, report, *, view: str = "oblique", zoom: float = 1.4, compare=None) -> list:
     """The card's pictures: the posterior view and the scenario's view, off-screen."""
+    from .viz.scene_view import view_caption
     from .viz.teaching_render import still_views
 
     views = [("posterior", 1.3), (view if view != "posterior" else "axial", zoom)]
     imgs = still_views(scene, report, views, compare=compare)
-    return [(f"{v} view", img) for (v, _), img in zip(views, imgs)]
+    return [(view_caption(v), img) for (v, _), img in zip(views, imgs)]
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from needlesim.analysis import shallowest_contact  # noqa: E402
 from needlesim.anatomy.build import tilt_matrix  # noqa: E402
 from needlesim.core.api import check  # noqa: E402
 from needlesim.core.io.builtin import load_builtin_scene  # noqa: E402
+from needlesim.core.model.results import clearance_text  # noqa: E402
 from needlesim.core.model.trajectory import Trajectory  # noqa: E402
 
 #: The searches behind the two injuries (degrees, 2-degree grid, from the entry landmark).
@@ -31,7 +32,7 @@ def report_lines(scene, traj: Trajectory) -> list[str]:
     near = sorted(ev.contacts, key=lambda c: c.clearance_mm)[:3]
     return [f"- verdict **{r.verdict.value}**" + "".join(f"; {x.text}" for x in r.reasons),
             f"- path: {ev.describe_path()}",
-            f"- nearest critical structures: " + ", ".join(f"{c.structure} {c.clearance_mm:.1f} mm" for c in near)]
+            f"- nearest critical structures: " + ", ".join(f"{c.structure} {clearance_text(c.clearance_mm, exact=c.clearance_exact)}" for c in near)]
 
 
 def through_foramen(scene) -> list[str]:

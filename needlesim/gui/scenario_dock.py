@@ -15,6 +15,7 @@ from ..teaching import fluoro
 from ..teaching.card import make_card, write_html, write_pdf
 from ..teaching.fluoro_view import picture
 from ..viz.colors import VERDICT_COLORS
+from ..viz.scene_view import ORTHOGRAPHIC_VIEWS, view_caption
 from .worker import submit
 
 
@@ -128,8 +129,10 @@ class ScenarioActions:
         out = []
         for name in ("posterior", self.current.camera.view if self.current else "axial"):
             w.view.view(name, report)
+            w.view.set_orthographic(name in ORTHOGRAPHIC_VIEWS)
             w.plotter.render()
-            out.append((f"{name} view", np.asarray(w.plotter.screenshot(return_img=True))))
+            out.append((view_caption(name), np.asarray(w.plotter.screenshot(return_img=True))))
+        w.view.set_orthographic(False)
         w.view.set_camera_state(state)
         w.request_render()
         return out

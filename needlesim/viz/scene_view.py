@@ -25,6 +25,15 @@ VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
     "axial": ((0.0, 0.0, -1.0), (0.0, 1.0, 0.0)),      # from the feet, anterior up (radiological)
     "oblique": ((-0.6, -0.7, 0.4), (0.0, 0.0, 1.0)),
 }
+#: Views that pictures (plan cards, playback videos) draw in parallel projection, as a CT
+#: slice shows them: in perspective, a view from the feet zoomed on the needle looks oblique.
+ORTHOGRAPHIC_VIEWS = frozenset({"axial"})
+#: What a picture of each view is called (the axial view is radiological: left on the right).
+VIEW_CAPTIONS = {"axial": "axial view (from the feet: the patient's left on the right)"}
+
+
+def view_caption(name: str) -> str:
+    return VIEW_CAPTIONS.get(name, f"{name.replace('-', ' ')} view")
 
 
 #: Share of triangles kept in the light copies drawn while a control is dragged.
@@ -220,6 +229,23 @@ class SceneView:
         cam.position = tuple(focus + np.array(direction) * dist)
         cam.up = up
         self.plotter.reset_camera_clipping_range()
+
+    def set_orthographic(self, on: bool) -> None:
+        """Parallel projection (on) framing the bone as the current view sees it, or back to
+        perspective (off)."""
+        cam = self.plotter.camera
+        cam.parallel_projection = bool(on)
+        if not on or self.scene is None:
+            return
+        bone = [s for s in self.scene if s.is_bone] or list(self.scene)
+        pts = np.vstack([s.vertices for s in bone])
+        up = np.asarray(cam.up, float)
+        forward = np.asarray(cam.focal_point, float) - np.asarray(cam.position, float)
+        right = np.cross(forward, up)
+        right /= np.linalg.norm(right)
+        w, h = self.plotter.window_size
+        height, width = np.ptp(pts @ up), np.ptp(pts @ right)
+        cam.parallel_scale = 0.5 * 1.05 * max(height, width * h / max(w, 1))
 
     def set_needle_visible(self, visible: bool) -> None:
         """Show or hide the needle's cylinders (current and compared); markers stay."""

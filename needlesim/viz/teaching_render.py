@@ -14,7 +14,7 @@ import pyvista as pv
 from ..core.model.scene import Scene
 from ..core.verdict.risk import RiskReport
 from .colors import VERDICT_COLORS
-from .scene_view import SceneView
+from .scene_view import ORTHOGRAPHIC_VIEWS, SceneView
 
 #: Frame size of videos and strips, pixels.
 FRAME_SIZE = (960, 720)
@@ -44,8 +44,10 @@ class OffscreenView:
         self.close()
 
     def aim(self, view: str, zoom: float, report: RiskReport | None = None) -> None:
-        """A standard view, centred on the needle's middle (if a report is given), zoomed."""
+        """A standard view, centred on the needle's middle (if a report is given), zoomed;
+        :data:`ORTHOGRAPHIC_VIEWS` in parallel projection."""
         self.view.view(view, report)
+        self.view.set_orthographic(view in ORTHOGRAPHIC_VIEWS)
         cam = self.plotter.camera
         if report is not None and view != "needle":
             ev = report.evaluation

@@ -85,3 +85,25 @@ def test_a_bad_size_is_refused_before_any_work(scenario_file, tmp_path, capsys):
         assert main(["scenario", "render", str(scenario_file), "--size", bad, "-o", str(out)]) == 2
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and "--size" in err and not out.exists()
+
+
+def test_pictures_draw_the_axial_view_in_parallel_projection_framing_the_bone(analytic_scene):
+    """A picture's axial view is orthographic (in perspective, a view from the feet zoomed on
+    the needle looks oblique), framed on the bone's extent across the view; the others stay
+    in perspective; the caption says the axial view is radiological."""
+    from needlesim.viz.scene_view import view_caption
+    from needlesim.viz.teaching_render import OffscreenView
+
+    bone = np.vstack([s.vertices for s in analytic_scene if s.is_bone])
+    width, height = np.ptp(bone[:, 0]), np.ptp(bone[:, 1])  # from the feet: R-L across, anterior up
+    with OffscreenView(analytic_scene, size=(W, H)) as ov:
+        ov.aim("axial", 1.0)
+        cam = ov.plotter.camera
+        assert cam.parallel_projection
+        assert cam.parallel_scale == pytest.approx(0.5 * 1.05 * max(height, width * H / W), rel=1e-6)
+        ov.aim("axial", 2.0)
+        assert cam.parallel_scale == pytest.approx(0.25 * 1.05 * max(height, width * H / W), rel=1e-6)
+        ov.aim("posterior", 1.0)
+        assert not cam.parallel_projection
+    assert view_caption("axial").startswith("axial view") and "left on the right" in view_caption("axial")
+    assert view_caption("lateral-left") == "lateral left view"
