@@ -22,6 +22,8 @@ settled one by one by the engine's crossing cleanup; they are rare.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,29 +193,34 @@ def refine_binding(engine: Engine, depth: np.ndarray, mitre: np.ndarray, origins
         mitre[todo, k[todo]] = False
 
 
-_MITRES: dict[tuple[int, float], np.ndarray] = {}
-_FOLDS: dict[tuple[int, float], np.ndarray] = {}
+#: Per-engine tables, living and dying with their engine (never keyed by ``id(engine)``:
+#: a later engine built in the same worker can reuse a freed one's address).
+_TABLES: "weakref.WeakKeyDictionary[Engine, dict]" = weakref.WeakKeyDictionary()
+
+
+def _table(engine: Engine, key: tuple, make: Callable[[], np.ndarray]) -> np.ndarray:
+    tables = _TABLES.setdefault(engine, {})
+    if key not in tables:
+        tables[key] = make()
+    return tables[key]
 
 
 def _mitre_faces(engine: Engine, distance: float) -> np.ndarray:
     """(m,) bool per offset-surface triangle: a corner moved more than
     :attr:`SweepTolerances.mitre_factor` x ``distance`` (the mitre of a sharp edge, where
     the offset surface can err early by up to its cap, 3 x ``distance``)."""
-    key = (id(engine), float(distance))
-    if key not in _MITRES:
+    def make() -> np.ndarray:
         moved = engine.offset_casters[distance].soup.triangles - engine.critical_soup.triangles
-        _MITRES[key] = np.linalg.norm(moved, axis=2).max(axis=1) > SWEEP_TOL.mitre_factor * distance
-    return _MITRES[key]
+        return np.linalg.norm(moved, axis=2).max(axis=1) > SWEEP_TOL.mitre_factor * distance
+
+    return _table(engine, ("mitre", float(distance)), make)
 
 
 def _folded_faces(engine: Engine, distance: float) -> np.ndarray:
     """(m,) bool per offset-surface triangle: turned over by the offset (its normal faces
     away from the original triangle's: part of a fold)."""
-    key = (id(engine), float(distance))
-    if key not in _FOLDS:
-        cos = np.einsum("ij,ij->i", engine.offset_casters[distance].soup.normals, engine.critical_soup.normals)
-        _FOLDS[key] = cos <= 0.0
-    return _FOLDS[key]
+    return _table(engine, ("fold", float(distance)), lambda: np.einsum(
+        "ij,ij->i", engine.offset_casters[distance].soup.normals, engine.critical_soup.normals) <= 0.0)
 
 
 #: Largest (ray, triangle) candidate table :func:`exact_contacts` builds at once.
@@ -364,12 +371,6 @@ def _slow_ray(engine: Engine, hits: RayHits, depth: np.ndarray, i: int, origin: 
             np.array([e[0] for e in entries]), np.array([e[1] for e in entries], np.int64))
 
 
-_REACH: dict[int, float] = {}
-
-
 def _probe_reach(engine: Engine) -> float:
-    """Length of the inside/outside probe ray: past the whole scene (cached per engine)."""
-    key = id(engine.soup)
-    if key not in _REACH:
-        _REACH[key] = float(np.linalg.norm(np.ptp(engine.soup.triangles.reshape(-1, 3), axis=0))) * 2 + 1.0
-    return _REACH[key]
+    """Length of the inside/outside probe ray: past the whole scene (the engine's own)."""
+    return engine._probe_length
