@@ -4,7 +4,9 @@ named by side and level; none cutting bone; none cutting another where it should
 Allowed contacts (anatomy, not errors): a root and its own sleeve (the sleeve wraps the root;
 where a tunnel thins the sleeve to the root, and at the sleeve's end, the surfaces meet); roots and sleeves inside
 the dural sac (the cauda equina lies in the sac, sleeves leave from it); roots and sleeves
-crowding each other inside the sac or inside a sciatic nerve (where they merge); a root inside
+crowding each other inside the sac or inside a sciatic nerve (where they merge), and roots
+meeting within a root's diameter outside a sciatic nerve (where they join it: two roots
+converging on one point of the plexus overlap before they enter it); a root inside
 the sciatic nerve of its side and the nerve round it (the plexus joins it).
 """
 
@@ -64,13 +66,39 @@ def _allowed(a: Structure, b: Structure) -> bool:
     return a.name == "dural sac" and b.role in (Role.NERVE_ROOT, Role.DURA)
 
 
-def _crowd_zone(scene: Scene, points: np.ndarray, lumen: Callable[[np.ndarray], np.ndarray] | None) -> np.ndarray:
-    """Points inside the dural sac, a sciatic nerve or ``lumen``, where roots and sleeves may crowd."""
+def _crowd_zone(scene: Scene, points: np.ndarray, lumen: Callable[[np.ndarray], np.ndarray] | None,
+                joining_mm: float = 0.0) -> np.ndarray:
+    """Points inside the dural sac, a sciatic nerve or ``lumen``, where roots and sleeves may
+    crowd; and points within ``joining_mm`` outside a sciatic nerve, where roots join it."""
     zone = np.zeros(len(points), dtype=bool) if lumen is None else lumen(points)
     for s in scene.structures:
         if s.name == "dural sac" or s.role is Role.NERVE:
             zone |= _depth_inside(points, s.mesh) > 0
+        if s.role is Role.NERVE and joining_mm > 0:
+            zone |= _within(points, s.mesh, joining_mm)
     return zone
+
+
+def _within(points: np.ndarray, mesh: trimesh.Trimesh, distance: float) -> np.ndarray:
+    """(n,) bool: points within ``distance`` of ``mesh``'s surface."""
+    out = np.zeros(len(points), dtype=bool)
+    lo, hi = mesh.bounds
+    near = np.flatnonzero(np.all((points >= lo - distance) & (points <= hi + distance), axis=1))
+    if len(near):
+        out[near] = trimesh.proximity.closest_point(mesh, points[near])[1] <= distance
+    return out
+
+
+def _joining_mm(scene: Scene, structure: Structure) -> float:
+    """How far outside a nerve a root may meet another as it joins the nerve: its diameter
+    (two roots converging on one point of the plexus overlap wherever their axes are closer
+    than their radii together, which begins outside the nerve), from the tube it was built
+    as; 0 for a sleeve, or when the scene does not carry its built tubes."""
+    tubes = getattr(scene.metadata.get("anatomy"), "tubes", None) or {}
+    tube = tubes.get(structure.name)
+    if structure.role is not Role.NERVE_ROOT or tube is None:
+        return 0.0
+    return 2.0 * float(np.median(tube.radius_mm))
 
 
 def validate_scene(scene: Scene, *, bone_tolerance_mm: float = BONE_TOLERANCE_MM,
@@ -94,15 +122,17 @@ def validate_scene(scene: Scene, *, bone_tolerance_mm: float = BONE_TOLERANCE_MM
                 problems.append(Problem(s.name, "bone", f"{(depth > bone_tolerance_mm).sum()} surface points up to "
                                                        f"{depth.max():.2f} mm inside {bone.name}"))
     for a in built:
-        crowd = None
+        crowds: dict[float, np.ndarray] = {}  # a's points in a crowd zone, by how far roots may join a nerve
         for b in built:
             if a is b or _allowed(a, b) or not _boxes_meet(a, b):
                 continue
             depth = _depth_inside(a.vertices, b.mesh)
             bad = depth > overlap_tolerance_mm
             if bad.any() and a.role in (Role.NERVE_ROOT, Role.DURA) and b.role in (Role.NERVE_ROOT, Role.DURA):
-                crowd = _crowd_zone(scene, a.vertices, lumen) if crowd is None else crowd
-                bad &= ~crowd
+                joining = min(_joining_mm(scene, a), _joining_mm(scene, b)) if b.role is Role.NERVE_ROOT else 0.0
+                if joining not in crowds:
+                    crowds[joining] = _crowd_zone(scene, a.vertices, lumen, joining)
+                bad &= ~crowds[joining]
             if bad.any():
                 problems.append(Problem(a.name, "overlap", f"{bad.sum()} surface points up to {depth[bad].max():.2f} mm inside {b.name}"))
     return problems

@@ -150,6 +150,9 @@ def build_one(source: SceneSource, cache: BuildCache, m, then: Callable[[Scene],
 
 
 def _pool_init(source: SceneSource) -> None:
+    import faulthandler
+
+    faulthandler.enable()  # a worker killed by a crash in native code leaves its Python stack on stderr
     _template(source)
 
 
