@@ -29,7 +29,7 @@ VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
 #: slice shows them: in perspective, a view from the feet zoomed on the needle looks oblique.
 ORTHOGRAPHIC_VIEWS = frozenset({"axial"})
 #: What a picture of each view is called (the axial view is radiological: left on the right).
-VIEW_CAPTIONS = {"axial": "axial view (from the feet: the patient's left on the right)"}
+VIEW_CAPTIONS = {"axial": "axial view (from the feet)"}
 
 
 def view_caption(name: str) -> str:

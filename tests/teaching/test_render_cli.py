@@ -90,7 +90,7 @@ def test_a_bad_size_is_refused_before_any_work(scenario_file, tmp_path, capsys):
 def test_pictures_draw_the_axial_view_in_parallel_projection_framing_the_bone(analytic_scene):
     """A picture's axial view is orthographic (in perspective, a view from the feet zoomed on
     the needle looks oblique), framed on the bone's extent across the view; the others stay
-    in perspective; the caption says the axial view is radiological."""
+    in perspective; the caption says the axial view is seen from the feet."""
     from needlesim.viz.scene_view import view_caption
     from needlesim.viz.teaching_render import OffscreenView
 
@@ -105,5 +105,5 @@ def test_pictures_draw_the_axial_view_in_parallel_projection_framing_the_bone(an
         assert cam.parallel_scale == pytest.approx(0.25 * 1.05 * max(height, width * H / W), rel=1e-6)
         ov.aim("posterior", 1.0)
         assert not cam.parallel_projection
-    assert view_caption("axial").startswith("axial view") and "left on the right" in view_caption("axial")
+    assert view_caption("axial") == "axial view (from the feet)"
     assert view_caption("lateral-left") == "lateral left view"
