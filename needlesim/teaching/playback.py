@@ -67,6 +67,8 @@ class Frame:
     verdict: Verdict
     reasons: tuple[Reason, ...]
     clearances: tuple[tuple[str, float], ...]  #: (structure, clearance mm), nearest first
+    #: Structures whose clearance is an upper bound (beyond the exact horizon: shown with ``~``).
+    upper_bounds: frozenset[str] = frozenset()
 
     def readout(self) -> str:
         """E.g. ``"soft tissue 0-34 mm, cortex 34-35 mm, marrow 35-60 mm"``."""
@@ -82,7 +84,8 @@ class Frame:
     def nearest_text(self, n: int = 3) -> str:
         """The ``n`` nearest structures, e.g. ``"left S2 root touches (1.1 mm overlap), left
         S2 sleeve 12.3 mm"`` (a negative clearance is an overlap: the needle touches it)."""
-        return ", ".join(f"{name} {clearance_text(c)}" for name, c in self.clearances[:n])
+        return ", ".join(f"{name} {clearance_text(c, exact=name not in self.upper_bounds)}"
+                         for name, c in self.clearances[:n])
 
 
 class Playback:
@@ -146,16 +149,17 @@ class Playback:
             order = sorted(((c.structure, c.clearance_mm) for c in ev.contacts), key=lambda kv: kv[1])
             last = ev.tip_tissue
             return Frame(d, ev.tip, last.tissue if last else Tissue.OUTSIDE, last.structure if last else None,
-                         ev.path, self.report.verdict, self.report.reasons, tuple(order))
+                         ev.path, self.report.verdict, self.report.reasons, tuple(order),
+                         frozenset(c.structure for c in ev.contacts if not c.clearance_exact))
         path = tuple(replace(s, end_mm=min(s.end_mm, d)) for s in ev.path if s.start_mm < d or s.start_mm == 0.0)
         last = path[-1] if path else None
-        clear = self._clearances(d)
+        clear, upper = self._clearances(d)
         report = assess(self._evaluation_at(d, path, clear), self.report.envelope, scene=self.scene)
         tip = self.puncture + d * self.direction
         order = sorted(clear.items(), key=lambda kv: kv[1])
         return Frame(d, (float(tip[0]), float(tip[1]), float(tip[2])),
                      last.tissue if last else Tissue.OUTSIDE, last.structure if last else None, path, report.verdict,
-                     report.reasons, tuple((k, float(v)) for k, v in order))
+                     report.reasons, tuple((k, float(v)) for k, v in order), upper)
 
     def report_at(self, depth_mm: float) -> RiskReport:
         """The report of a needle stopped at ``depth_mm``, made from the full-depth one (for
@@ -180,14 +184,17 @@ class Playback:
             breaches=tuple(b for b in ev.breaches if b.depth_mm < d),
             bone_mm=sum(s.length_mm for s in path if s.tissue in (Tissue.CORTEX, Tissue.MARROW)), contacts=contacts)
 
-    def _clearances(self, d: float) -> dict[str, float]:
+    def _clearances(self, d: float) -> tuple[dict[str, float], frozenset[str]]:
+        """Each structure's clearance with the tip at ``d``, and those that are upper bounds."""
         eng = self.engine
-        dist, _, _, _ = eng.clearance_index.query(self.puncture, self.puncture + d * self.direction,
-                                                  horizon_mm=eng.clearance_horizon)
+        dist, _, _, exact = eng.clearance_index.query(self.puncture, self.puncture + d * self.direction,
+                                                      horizon_mm=eng.clearance_horizon)
         # as the engine does: a structure the axis is inside before the tip is at -radius
         inside = {s.structure for s in self.evaluation.path if s.tissue is Tissue.CRITICAL and s.start_mm < d}
-        return {c.structure: -eng.radius if c.structure in inside else float(dist[k]) - eng.radius
-                for k, c in enumerate(self.evaluation.contacts)}
+        clear = {c.structure: -eng.radius if c.structure in inside else float(dist[k]) - eng.radius
+                 for k, c in enumerate(self.evaluation.contacts)}
+        return clear, frozenset(c.structure for k, c in enumerate(self.evaluation.contacts)
+                                if not exact[k] and c.structure not in inside)
 
 
 def advance(position_mm: float, dt_s: float, speed_mm_s: float, playback: Playback) -> tuple[float, Event | None]:

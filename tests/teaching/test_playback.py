@@ -137,5 +137,23 @@ def test_the_frame_texts_read_as_words(builtin_scene, nam):
     name, c = end.clearances[0]
     assert end.nearest_text(3).startswith(f"{name} touches ({-c:.1f} mm overlap), ")
     assert end.nearest_text(3).count(" mm") == 3
-    far = pb.frame(20.0)
-    assert far.nearest_text(1) == f"{far.clearances[0][0]} {far.clearances[0][1]:.1f} mm"
+    far = pb.frame(20.0)  # the nearest structure beyond the 25 mm horizon: an upper bound
+    assert far.clearances[0][1] > 25.0 and far.clearances[0][0] in far.upper_bounds
+    assert far.nearest_text(1) == f"{far.clearances[0][0]} ~{far.clearances[0][1]:.1f} mm"
+
+
+def test_a_clearance_beyond_the_exact_horizon_reads_as_an_upper_bound(analytic_scene):
+    """Straight through the analytic slab to 60 mm: the root (x=-40, y=80, radius 2.5) and the
+    vessel (r=10 at x=40, y=120) stay beyond the 25 mm horizon, where a clearance is an upper
+    bound; the read-out marks it '~' as the risk panel and the CLI do, at every depth."""
+    from needlesim.core.model.trajectory import Trajectory
+
+    report = check(analytic_scene, Trajectory("left-psis", 0.0, 0.0, 60.0))
+    assert not any(c.clearance_exact for c in report.evaluation.contacts)
+    pb = Playback(analytic_scene, report)
+    for depth in (10.0, 40.0, 60.0):
+        text = pb.frame(depth).nearest_text(2)
+        assert text.count("~") == 2, text
+    end = pb.frame(60.0)
+    root, true = dict(end.clearances)["left S2 root"], (40.0 ** 2 + 50.0 ** 2) ** 0.5 - 2.5 - 1.63  # tip at y=30
+    assert root >= true - 0.01 and true > 25.0  # an upper bound (vertex-based here: the prism's facets are long)
