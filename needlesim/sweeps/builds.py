@@ -15,7 +15,8 @@ Work is one task per individual: a process pool of ``workers`` (default every co
 in this process), or the Dask scheduler at ``scheduler``. The template goes to each worker
 once (a path or the built-in scene is reloaded there; an in-memory scene is shipped).
 A build that kills its worker process does not stop the others: it is retried, then
-isolated, and reported as died (:func:`_run_pool`).
+isolated, and reported as died (:func:`_run_pool`; on Dask, once the scheduler gives up on
+it, :func:`_run_dask` runs it again alone).
 """
 
 from __future__ import annotations
@@ -241,7 +242,7 @@ def _run_dask(address: str, source, todo, cache, then, finished) -> None:
     from .cluster import CONNECT_TIMEOUT_S, ClusterError
 
     try:
-        from distributed import Client, as_completed
+        from distributed import Client, KilledWorker, as_completed
     except ImportError:
         raise ClusterError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
     try:
@@ -250,11 +251,25 @@ def _run_dask(address: str, source, todo, cache, then, finished) -> None:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
         src = client.scatter(source, broadcast=True) if source.scene is not None else source
-        futures = {client.submit(build_one, src, cache, m, then, key=f"needlesim-build-{cache.name(m)}"): k
+        futures = {client.submit(build_one, src, cache, m, then, key=f"needlesim-build-{cache.name(m)}"): (k, m)
                    for k, m in todo}
+        killed = []  # the scheduler gave up on them: their workers died (perhaps for a task beside them)
         try:
             for f in as_completed(futures):
-                finished(futures[f], f.result())
+                k, m = futures[f]
+                try:
+                    outcome = f.result()
+                except KilledWorker:
+                    killed.append((k, m))
+                else:
+                    finished(k, outcome)
+            for k, m in killed:  # each alone now: the one that kills its worker is reported, the rest finish
+                f = client.submit(build_one, src, cache, m, then, key=f"needlesim-build-{cache.name(m)}-alone")
+                futures[f] = (k, m)
+                try:
+                    finished(k, f.result())
+                except KilledWorker:
+                    finished(k, Outcome(m.seed, reason=DIED))
         except BaseException:
             client.cancel(list(futures))
             raise

@@ -182,3 +182,39 @@ def test_a_build_that_kills_its_worker_is_reported_and_the_others_finish(monkeyp
         assert o.reason == f"AnatomyError: no left-psis on warped pelvis {o.seed}"
     assert cache.lookup(morphs[1]) is None  # not cached: tried again next time
     assert all(cache.lookup(m) == out[k].reason for k, m in enumerate(morphs) if k != 1)
+
+
+def _exit_worker(scene):
+    """``then`` that kills the process it runs in (a crash in native code would)."""
+    import os
+
+    os._exit(9)
+
+
+@pytest.mark.slow
+def test_a_build_that_kills_its_dask_worker_is_reported_and_the_others_finish(scene_dir, tmp_path, analytic_scene):
+    """On a Dask cluster a worker that dies is restarted by its nanny and the task retried;
+    once the scheduler gives up on it (KilledWorker), that individual is reported as died,
+    not cached, and the others finish. Seed 2 is found built in the cache, so ``then`` runs
+    on it and kills its worker; the others fail fast as ordinary findings."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    from needlesim.sweeps.builds import BuildCache, build_many
+    from needlesim.sweeps.runner import SceneSource
+    from tests.conftest import write_manifest
+
+    morphs = [individuals.draw_morphometry(s) for s in (1, 2, 3)]
+    cache = BuildCache(tmp_path / "cache", "analytic-template")
+    built = tmp_path / "cache" / cache.name(morphs[1])
+    built.mkdir()
+    write_manifest(analytic_scene, built)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", processes=True,
+                                     dashboard_address=None) as cluster:
+        out = build_many(SceneSource(path=str(scene_dir)), morphs, cache, scheduler=cluster.scheduler_address,
+                         then=_exit_worker, progress=False)
+    assert [o.seed for o in out] == [1, 2, 3]
+    assert out[1].result is None and "build process died" in out[1].reason
+    assert out[0].reason.startswith("AnatomyError") and out[2].reason.startswith("AnatomyError")
+    assert cache.lookup(morphs[1]) == tmp_path / "cache" / cache.name(morphs[1])  # still the folder, no verdict
