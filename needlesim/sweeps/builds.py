@@ -224,18 +224,23 @@ def _pool_pass(source, todo, cache, then, workers, finished) -> list:
             while pending and not broken:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for f in done:
-                    k, m = pending.pop(f)
-                    try:
-                        outcome = f.result()
-                    except BrokenProcessPool:
-                        broken.append((k, m))
-                    else:
-                        finished(k, outcome)
+                    _settle(f, pending.pop(f), BrokenProcessPool, broken, finished)
         except BaseException:
             for f in pending:
                 f.cancel()
             raise
     return broken + list(pending.values()) if broken else []
+
+
+def _settle(future, task: tuple, died: type[BaseException], dead: list, finished) -> None:
+    """Report a finished ``future`` of ``task`` (index, morphometry), or, if its worker died
+    (``died`` raised), keep the task in ``dead`` to run again."""
+    try:
+        outcome = future.result()
+    except died:
+        dead.append(task)
+    else:
+        finished(task[0], outcome)
 
 
 def _run_dask(address: str, source, todo, cache, then, finished) -> None:
@@ -256,13 +261,7 @@ def _run_dask(address: str, source, todo, cache, then, finished) -> None:
         killed = []  # the scheduler gave up on them: their workers died (perhaps for a task beside them)
         try:
             for f in as_completed(futures):
-                k, m = futures[f]
-                try:
-                    outcome = f.result()
-                except KilledWorker:
-                    killed.append((k, m))
-                else:
-                    finished(k, outcome)
+                _settle(f, futures[f], KilledWorker, killed, finished)
             for k, m in killed:  # each alone now: the one that kills its worker is reported, the rest finish
                 f = client.submit(build_one, src, cache, m, then, key=f"needlesim-build-{cache.name(m)}-alone")
                 futures[f] = (k, m)
