@@ -211,7 +211,7 @@ class SceneView:
         if self.scene is None:
             return
         lo, hi = self.scene.bounds
-        bone = [s for s in self.scene if s.is_bone] or list(self.scene)
+        bone = self._bone()
         blo = np.min([s.vertices.min(0) for s in bone], axis=0)
         bhi = np.max([s.vertices.max(0) for s in bone], axis=0)
         focus = (blo + bhi) / 2
@@ -237,8 +237,7 @@ class SceneView:
         cam.parallel_projection = bool(on)
         if not on or self.scene is None:
             return
-        bone = [s for s in self.scene if s.is_bone] or list(self.scene)
-        pts = np.vstack([s.vertices for s in bone])
+        pts = np.vstack([s.vertices for s in self._bone()])
         up = np.asarray(cam.up, float)
         forward = np.asarray(cam.focal_point, float) - np.asarray(cam.position, float)
         right = np.cross(forward, up)
@@ -246,6 +245,10 @@ class SceneView:
         w, h = self.plotter.window_size
         height, width = np.ptp(pts @ up), np.ptp(pts @ right)
         cam.parallel_scale = 0.5 * 1.05 * max(height, width * h / max(w, 1))
+
+    def _bone(self) -> list:
+        """The structures the standard views frame: the bones (everything, if none)."""
+        return [s for s in self.scene if s.is_bone] or list(self.scene)
 
     def set_needle_visible(self, visible: bool) -> None:
         """Show or hide the needle's cylinders (current and compared); markers stay."""
